@@ -1,0 +1,118 @@
+// relay: publishes committed outbox rows through a publisher, on its own threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "txoutbox/clock.hpp"
+#include "txoutbox/publisher.hpp"
+#include "txoutbox/store.hpp"
+
+namespace txoutbox {
+
+enum class log_level { debug, info, warn, error };
+
+/// Called for each log event, from any relay thread (several at once): be thread-safe
+/// and quick. The text never contains payloads or connection secrets.
+using log_hook = std::function<void(log_level, std::string_view)>;
+
+/// Reported after every settled batch, from the worker thread that published it.
+struct batch_report {
+  std::uint32_t partition = 0;
+  std::size_t claimed = 0;
+  std::size_t published = 0;
+  std::size_t retried = 0;
+  std::size_t dead_lettered = 0;
+  std::chrono::microseconds publish_latency{0};  ///< time inside publisher::publish()
+  bool fenced = false;  ///< the lease was lost: nothing was settled
+};
+using metrics_hook = std::function<void(const batch_report&)>;
+
+struct relay_options {
+  std::size_t threads = 2;                  ///< worker threads publishing batches
+  std::size_t batch_size = 100;             ///< max rows claimed per partition per batch
+  std::chrono::milliseconds poll_interval{500};  ///< claim at least this often
+  std::uint32_t max_attempts = 10;          ///< failed attempts before dead-lettering
+  std::chrono::milliseconds backoff_initial{200};  ///< first retry delay (before jitter)
+  std::chrono::milliseconds backoff_max{60'000};   ///< cap of the exponential backoff
+  std::chrono::milliseconds lease_ttl{10'000};     ///< lease and heartbeat lifetime
+  /// Renew leases and heartbeat every lease_ttl / renew_divisor (>= 2).
+  std::uint32_t renew_divisor = 3;
+  /// A partition whose head message was in this many unfinished batches is isolated and
+  /// the message dead-lettered ("crash loop").
+  std::uint32_t max_crash_starts = 3;
+  /// Expected partition count; 0 = accept the database's. A mismatch fails start().
+  std::uint32_t partitions = 0;
+  /// Stable identity of this relay; empty = "<host>:<pid>:<random>".
+  std::string owner;
+  log_hook on_log;          ///< optional
+  metrics_hook on_batch;    ///< optional
+  std::shared_ptr<txoutbox::clock> clock;  ///< null = steady clock
+};
+
+/// Counters since start(); a consistent-enough snapshot (each field read atomically).
+struct relay_stats {
+  std::uint64_t claimed = 0;
+  std::uint64_t published = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t fenced_batches = 0;   ///< batches whose settle was refused (lease lost)
+  std::uint64_t errors = 0;           ///< store or publisher failures logged
+  std::uint64_t in_flight = 0;        ///< records inside publish() right now
+  std::uint32_t owned_partitions = 0;
+  std::uint64_t batches = 0;
+  std::chrono::microseconds publish_latency_total{0};
+  std::chrono::microseconds publish_latency_max{0};
+};
+
+/// Claims batches per owned partition, publishes them, settles the outcomes.
+///
+/// Runs on its own threads: one control thread (heartbeat, leases, polling, claims) and
+/// `threads` workers (one batch per partition at a time), plus one listener thread when
+/// the store supports wake-ups. Several relays, in one process or many, share the
+/// partitions through leases; one key's messages are first published in write order.
+/// Never throws from its threads: failures go to on_log and stats().errors and are
+/// retried. Thread-safe: every member function may be called from any thread.
+class relay {
+ public:
+  /// Throws usage_error on inconsistent options (zero threads, batch_size 0, ...).
+  relay(std::shared_ptr<store> store, std::shared_ptr<publisher> publisher,
+        relay_options options = {});
+  /// Stops with a 10 s budget if still running. Never throws.
+  ~relay();
+
+  relay(const relay&) = delete;
+  relay& operator=(const relay&) = delete;
+
+  /// Reads the partition count (throws error(config_mismatch) when it disagrees with
+  /// options.partitions, or the store's error when the database is unreachable), then
+  /// starts the threads. Calling start() twice is a usage_error.
+  void start();
+
+  /// Stops claiming, waits for in-flight batches up to `timeout` (calling
+  /// publisher::shutdown with what is left when they do not finish), settles what was
+  /// published, releases leases and leaves. Returns within about `timeout` even if a
+  /// publish hangs (such a thread is abandoned and its late results are fenced).
+  /// Returns true when everything in flight finished. Idempotent.
+  bool stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  /// Waits until a claim round that began after this call found nothing to publish in
+  /// any owned partition and no batch is in flight. False on timeout or when stopped.
+  bool flush(std::chrono::milliseconds timeout);
+
+  /// Wakes the control thread to claim now (as a NOTIFY would).
+  void poke() noexcept;
+
+  relay_stats stats() const noexcept;
+  const std::string& owner() const noexcept;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace txoutbox

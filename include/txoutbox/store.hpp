@@ -1,0 +1,151 @@
+// store: the relay's view of an outbox database (the SPI every backend implements).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "txoutbox/message_id.hpp"
+#include "txoutbox/outbox_record.hpp"
+
+namespace txoutbox {
+
+/// Proof of partition ownership carried by every write the relay makes. A write whose
+/// fence no longer matches the lease row (another owner acquired it since: the epoch
+/// moved) changes nothing and reports `false`.
+struct fence {
+  std::string owner;
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;
+};
+
+/// Crash-loop bookkeeping kept on a partition's lease row, per batch (not per row).
+/// The relay computes it; the store persists it verbatim with begin_batch() and resets
+/// `starts` to 0 in settle(). See relay.cpp for the state machine.
+struct batch_marker {
+  std::int64_t head_seq = 0;         ///< first seq of the batch in flight
+  std::int64_t last_seq = 0;         ///< last seq of the batch in flight
+  std::int32_t starts = 0;           ///< times a batch with this head was begun; 0 = none
+  std::int64_t suspect_through = 0;  ///< rows with seq <= this are published one at a time
+};
+
+/// The rows claimed from one partition, in seq order.
+struct claimed_partition {
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;    ///< the lease epoch the claim was made under
+  batch_marker marker;        ///< as stored on the lease row at claim time
+  std::vector<outbox_record> records;
+};
+
+/// What to do with one published (or failed) record; applied by settle().
+struct outcome {
+  enum class action {
+    published,    ///< delete the row (or mark it published, per retention setting)
+    retry,        ///< attempts+1, last_error=reason, available again at db now()+delay
+    dead_letter,  ///< move to the dead-letter table with reason and attempts+1
+  };
+  message_id id;
+  action what = action::published;
+  std::chrono::milliseconds delay{0};  ///< retry only
+  std::string reason;                  ///< retry and dead_letter
+};
+
+struct lease_info {
+  std::uint32_t partition = 0;
+  std::string owner;                   ///< empty when free
+  std::uint64_t epoch = 0;
+  std::chrono::milliseconds expires_in{0};  ///< negative when expired (db clock)
+};
+
+struct store_stats {
+  std::int64_t backlog = 0;                              ///< rows in the outbox
+  std::optional<std::chrono::milliseconds> oldest_age;   ///< of the oldest row, db clock
+  std::int64_t dead_letters = 0;
+  std::int64_t live_owners = 0;
+  std::uint32_t partitions = 0;
+};
+
+struct dead_letter_record {
+  outbox_record record;       ///< seq is the original seq
+  std::string reason;         ///< the last error
+  std::chrono::system_clock::time_point failed_at{};
+};
+
+/// The relay's database operations. Implementations are thread-safe (the relay calls
+/// them from several threads at once), own and rebuild their connections, never leak
+/// driver types (pqxx::, soci::) and throw only txoutbox::error: transient_error (or
+/// error with transient()==true) for failures worth retrying, error otherwise.
+///
+/// Time: every duration is applied to the DATABASE's clock (now() + d), never to
+/// application time points, so relays on hosts with skewed clocks agree on expiry.
+class store {
+ public:
+  virtual ~store() = default;
+
+  /// The partition count the database was migrated with.
+  virtual std::uint32_t partition_count() = 0;
+
+  // -- membership ------------------------------------------------------------------
+  /// Registers or refreshes `owner` as live until db now() + ttl.
+  virtual void heartbeat(const std::string& owner, std::chrono::milliseconds ttl) = 0;
+  /// Owners whose heartbeat has not expired, sorted ascending.
+  virtual std::vector<std::string> live_owners() = 0;
+  /// Removes `owner` from membership (clean stop).
+  virtual void leave(const std::string& owner) = 0;
+
+  // -- leases ----------------------------------------------------------------------
+  /// Takes `partition` if it is free, expired, or already held by `owner`; the epoch is
+  /// incremented on every successful acquire. Returns the new epoch, or nullopt when
+  /// another owner holds an unexpired lease.
+  virtual std::optional<std::uint64_t> acquire(const std::string& owner,
+                                               std::uint32_t partition,
+                                               std::chrono::milliseconds ttl) = 0;
+  /// Extends a held lease to db now() + ttl. False when the fence no longer matches
+  /// (epoch moved on). A lease that expired but was not taken over is renewed.
+  virtual bool renew(const fence& f, std::chrono::milliseconds ttl) = 0;
+  /// Gives the partition up (owner cleared, expiry now); keeps the batch marker.
+  virtual void release(const fence& f) = 0;
+  virtual std::vector<lease_info> leases() = 0;
+
+  // -- relay path --------------------------------------------------------------------
+  /// In one statement, for each of `partitions` that `owner` holds with an unexpired
+  /// lease: up to `limit` rows in seq order that are available (available_at <= now())
+  /// and are the head of their key (no row of the same aggregate id with a lower seq is
+  /// still in the outbox, whatever its state). Partitions not held, or with no claimable
+  /// row, are omitted. Claiming writes nothing: ownership comes from the lease.
+  virtual std::vector<claimed_partition> claim(const std::string& owner,
+                                               std::span<const std::uint32_t> partitions,
+                                               std::size_t limit) = 0;
+  /// Stores the crash-loop marker for the batch about to be published. Fenced.
+  virtual bool begin_batch(const fence& f, const batch_marker& marker) = 0;
+  /// Applies the outcomes in one transaction with the lease row locked, and resets the
+  /// marker's `starts` to 0. Fenced: on a mismatch nothing is written and it returns false.
+  virtual bool settle(const fence& f, std::span<const outcome> outcomes) = 0;
+
+  // -- wake-ups ----------------------------------------------------------------------
+  /// True when wait_for_wakeup() can report new rows (PostgreSQL LISTEN).
+  virtual bool supports_wakeup() const { return false; }
+  /// Blocks up to `max_wait` for a notification that rows were written. Returns true
+  /// when one arrived. Called from one dedicated relay thread; must not throw past a
+  /// lost connection (reconnect, return false).
+  virtual bool wait_for_wakeup(std::chrono::milliseconds max_wait) {
+    (void)max_wait;
+    return false;
+  }
+
+  // -- operations ------------------------------------------------------------------
+  virtual store_stats stats() = 0;
+  /// Oldest first, at most `limit`.
+  virtual std::vector<dead_letter_record> dead_letters(std::size_t limit) = 0;
+  /// Moves the given dead letters (all when `ids` is empty) back to the outbox, appended
+  /// with a new seq and attempts reset. Returns how many moved.
+  virtual std::size_t requeue_dead_letters(std::span<const message_id> ids) = 0;
+  /// Deletes the given dead letters (all when `ids` is empty). Returns how many.
+  virtual std::size_t purge_dead_letters(std::span<const message_id> ids) = 0;
+};
+
+}  // namespace txoutbox

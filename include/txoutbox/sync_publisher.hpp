@@ -1,0 +1,46 @@
+// sync_publisher: helper base for transports that send one message at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "txoutbox/publisher.hpp"
+
+namespace txoutbox {
+
+/// Implements the batch rules of the publisher contract (per-key stop after a failure,
+/// one result per record, exceptions mapped to `retry`, refusal after shutdown) so a
+/// transport writes one function, send().
+///
+/// send() may run concurrently for different partitions (from different relay
+/// threads); a transport that is not thread-safe sets `serialize` in the constructor and
+/// the base serialises send() calls with a mutex.
+class sync_publisher : public publisher {
+ public:
+  explicit sync_publisher(bool serialize = false) : serialize_(serialize) {}
+
+  std::vector<publish_result> publish(std::span<const outbox_record> batch) noexcept final;
+  bool flush(std::chrono::milliseconds timeout) noexcept override;
+  /// Sets the shut-down flag and calls interrupt() so a blocked send() can return.
+  void shutdown(std::chrono::milliseconds timeout) noexcept override;
+
+ protected:
+  /// Sends one record. May throw; an exception becomes `retry` with its what().
+  virtual publish_result send(const outbox_record& rec) = 0;
+  /// Called once by shutdown(): unblock a send() in progress (close a socket, ...).
+  virtual void interrupt() noexcept {}
+  /// Durability barrier for flush(); default: nothing buffered.
+  virtual bool sync(std::chrono::milliseconds /*timeout*/) { return true; }
+
+  bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
+
+ private:
+  bool serialize_;
+  std::mutex send_mutex_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace txoutbox
