@@ -5,6 +5,7 @@
 #include "txoutbox/envelope.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/file_publisher.hpp"
+#include "txoutbox/identifier.hpp"
 #include "txoutbox/message.hpp"
 #include "txoutbox/message_id.hpp"
 #include "txoutbox/outbox_record.hpp"

@@ -1,0 +1,15 @@
+// SQL identifier checks shared by every backend (schema and table names).
+#pragma once
+
+#include <string_view>
+
+namespace txoutbox {
+
+/// True when `name` matches [A-Za-z_][A-Za-z0-9_]{0,62}: safe to quote in every dialect.
+bool is_valid_identifier(std::string_view name) noexcept;
+
+/// Throws usage_error(errc::invalid_identifier, field, ...) naming `field` and the value
+/// when `name` is not a valid identifier.
+void check_identifier(std::string_view name, std::string_view field);
+
+}  // namespace txoutbox
