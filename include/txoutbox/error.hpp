@@ -8,19 +8,19 @@ namespace txoutbox {
 
 /// What went wrong, independent of the message text. Stable across releases.
 enum class errc {
-  invalid_message = 1,   ///< a message field failed validation (usage_error)
-  payload_too_large,     ///< the payload exceeds the configured cap (usage_error)
-  invalid_identifier,    ///< a schema or table name is not a valid SQL identifier (usage_error)
-  invalid_argument,      ///< any other bad argument or option (usage_error)
-  no_transaction,        ///< the writer was given a session with no open transaction (usage_error)
-  malformed_input,       ///< a JSON line, URL or config file could not be parsed (usage_error)
-  connection_failed,     ///< the database or broker could not be reached (error, transient)
-  not_migrated,          ///< the schema is missing or older than this library (error)
-  config_mismatch,       ///< e.g. the partition count differs from the database's (error)
-  lease_lost,            ///< a fenced write found its lease taken over (error)
-  timeout,               ///< an operation did not finish in time (error, transient)
-  io_failure,            ///< a file or socket operation failed (error)
-  internal,              ///< a bug or an unexpected state (error)
+  invalid_message = 1,  ///< a message field failed validation (usage_error)
+  payload_too_large,    ///< the payload exceeds the configured cap (usage_error)
+  invalid_identifier,   ///< a schema or table name is not a valid SQL identifier (usage_error)
+  invalid_argument,     ///< any other bad argument or option (usage_error)
+  no_transaction,       ///< the writer was given a session with no open transaction (usage_error)
+  malformed_input,      ///< a JSON line, URL or config file could not be parsed (usage_error)
+  connection_failed,    ///< the database or broker could not be reached (error, transient)
+  not_migrated,         ///< the schema is missing or older than this library (error)
+  config_mismatch,      ///< e.g. the partition count differs from the database's (error)
+  lease_lost,           ///< a fenced write found its lease taken over (error)
+  timeout,              ///< an operation did not finish in time (error, transient)
+  io_failure,           ///< a file or socket operation failed (error)
+  internal,             ///< a bug or an unexpected state (error)
 };
 
 /// Human-readable name of a code ("invalid_message", ...).

@@ -9,7 +9,7 @@
 namespace txoutbox {
 
 struct file_publisher_options {
-  std::filesystem::path path;  ///< created if missing, always appended to
+  std::filesystem::path path{};  ///< created if missing, always appended to
   /// fsync after each batch (a message counts as published only once its line is on
   /// disk). Turning it off trades durability for speed; only for tests and demos.
   bool fsync = true;

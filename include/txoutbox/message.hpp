@@ -22,13 +22,13 @@ using header_map = std::map<std::string, std::string, std::less<>>;
 /// Field names follow Debezium's outbox columns (aggregatetype, aggregateid, type,
 /// payload). Events of one aggregate id are published in the order they were written.
 struct message {
-  message_id id;                ///< nil: the writer generates a UUIDv7
-  std::string aggregate_type;   ///< routing: topic / stream / subject family
-  std::string aggregate_id;     ///< ordering key and broker message key
-  std::string type;             ///< event type, e.g. "OrderPlaced"
-  std::string payload;          ///< JSON text (validated)
-  header_map headers;           ///< e.g. traceparent; names must be HTTP tokens
-  std::optional<std::chrono::milliseconds> deliver_after;  ///< delay on the database clock
+  message_id id{};               ///< nil: the writer generates a UUIDv7
+  std::string aggregate_type{};  ///< routing: topic / stream / subject family
+  std::string aggregate_id{};    ///< ordering key and broker message key
+  std::string type{};            ///< event type, e.g. "OrderPlaced"
+  std::string payload{};         ///< JSON text (validated)
+  header_map headers{};          ///< e.g. traceparent; names must be HTTP tokens
+  std::optional<std::chrono::milliseconds> deliver_after{};  ///< delay on the database clock
 };
 
 }  // namespace txoutbox

@@ -20,8 +20,8 @@ enum class publish_status {
 /// The outcome of one message of a batch.
 struct publish_result {
   publish_status status = publish_status::ok;
-  std::string reason;  ///< why, for retry/reject; stored as the row's last error
-  std::optional<std::chrono::milliseconds> retry_after;  ///< transport's hint, for retry
+  std::string reason{};  ///< why, for retry/reject; stored as the row's last error
+  std::optional<std::chrono::milliseconds> retry_after{};  ///< transport's hint, for retry
 
   static publish_result ok() { return {}; }
   static publish_result retry(std::string reason,

@@ -28,15 +28,15 @@ struct batch_report {
   std::size_t retried = 0;
   std::size_t dead_lettered = 0;
   std::chrono::microseconds publish_latency{0};  ///< time inside publisher::publish()
-  bool fenced = false;  ///< the lease was lost: nothing was settled
+  bool fenced = false;                           ///< the lease was lost: nothing was settled
 };
 using metrics_hook = std::function<void(const batch_report&)>;
 
 struct relay_options {
-  std::size_t threads = 2;                  ///< worker threads publishing batches
-  std::size_t batch_size = 100;             ///< max rows claimed per partition per batch
-  std::chrono::milliseconds poll_interval{500};  ///< claim at least this often
-  std::uint32_t max_attempts = 10;          ///< failed attempts before dead-lettering
+  std::size_t threads = 2;                         ///< worker threads publishing batches
+  std::size_t batch_size = 100;                    ///< max rows claimed per partition per batch
+  std::chrono::milliseconds poll_interval{500};    ///< claim at least this often
+  std::uint32_t max_attempts = 10;                 ///< failed attempts before dead-lettering
   std::chrono::milliseconds backoff_initial{200};  ///< first retry delay (before jitter)
   std::chrono::milliseconds backoff_max{60'000};   ///< cap of the exponential backoff
   std::chrono::milliseconds lease_ttl{10'000};     ///< lease and heartbeat lifetime
@@ -48,10 +48,10 @@ struct relay_options {
   /// Expected partition count; 0 = accept the database's. A mismatch fails start().
   std::uint32_t partitions = 0;
   /// Stable identity of this relay; empty = "<host>:<pid>:<random>".
-  std::string owner;
-  log_hook on_log;          ///< optional
-  metrics_hook on_batch;    ///< optional
-  std::shared_ptr<txoutbox::clock> clock;  ///< null = steady clock
+  std::string owner{};
+  log_hook on_log{};                         ///< optional
+  metrics_hook on_batch{};                   ///< optional
+  std::shared_ptr<txoutbox::clock> clock{};  ///< null = steady clock
 };
 
 /// Counters since start(); a consistent-enough snapshot (each field read atomically).
@@ -60,9 +60,9 @@ struct relay_stats {
   std::uint64_t published = 0;
   std::uint64_t retried = 0;
   std::uint64_t dead_lettered = 0;
-  std::uint64_t fenced_batches = 0;   ///< batches whose settle was refused (lease lost)
-  std::uint64_t errors = 0;           ///< store or publisher failures logged
-  std::uint64_t in_flight = 0;        ///< records inside publish() right now
+  std::uint64_t fenced_batches = 0;  ///< batches whose settle was refused (lease lost)
+  std::uint64_t errors = 0;          ///< store or publisher failures logged
+  std::uint64_t in_flight = 0;       ///< records inside publish() right now
   std::uint32_t owned_partitions = 0;
   std::uint64_t batches = 0;
   std::chrono::microseconds publish_latency_total{0};

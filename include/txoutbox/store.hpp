@@ -18,7 +18,7 @@ namespace txoutbox {
 /// fence no longer matches the lease row (another owner acquired it since: the epoch
 /// moved) changes nothing and reports `false`.
 struct fence {
-  std::string owner;
+  std::string owner{};
   std::uint32_t partition = 0;
   std::uint64_t epoch = 0;
 };
@@ -36,9 +36,9 @@ struct batch_marker {
 /// The rows claimed from one partition, in seq order.
 struct claimed_partition {
   std::uint32_t partition = 0;
-  std::uint64_t epoch = 0;    ///< the lease epoch the claim was made under
-  batch_marker marker;        ///< as stored on the lease row at claim time
-  std::vector<outbox_record> records;
+  std::uint64_t epoch = 0;  ///< the lease epoch the claim was made under
+  batch_marker marker{};    ///< as stored on the lease row at claim time
+  std::vector<outbox_record> records{};
 };
 
 /// What to do with one published (or failed) record; applied by settle().
@@ -48,30 +48,30 @@ struct outcome {
     retry,        ///< attempts+1, last_error=reason, available again at db now()+delay
     dead_letter,  ///< move to the dead-letter table with reason and attempts+1
   };
-  message_id id;
+  message_id id{};
   action what = action::published;
   std::chrono::milliseconds delay{0};  ///< retry only
-  std::string reason;                  ///< retry and dead_letter
+  std::string reason{};                ///< retry and dead_letter
 };
 
 struct lease_info {
   std::uint32_t partition = 0;
-  std::string owner;                   ///< empty when free
+  std::string owner{};  ///< empty when free
   std::uint64_t epoch = 0;
   std::chrono::milliseconds expires_in{0};  ///< negative when expired (db clock)
 };
 
 struct store_stats {
-  std::int64_t backlog = 0;                              ///< rows in the outbox
-  std::optional<std::chrono::milliseconds> oldest_age;   ///< of the oldest row, db clock
+  std::int64_t backlog = 0;                               ///< rows in the outbox
+  std::optional<std::chrono::milliseconds> oldest_age{};  ///< of the oldest row, db clock
   std::int64_t dead_letters = 0;
   std::int64_t live_owners = 0;
   std::uint32_t partitions = 0;
 };
 
 struct dead_letter_record {
-  outbox_record record;       ///< seq is the original seq
-  std::string reason;         ///< the last error
+  outbox_record record{};  ///< seq is the original seq
+  std::string reason{};    ///< the last error
   std::chrono::system_clock::time_point failed_at{};
 };
 
@@ -101,8 +101,7 @@ class store {
   /// Takes `partition` if it is free, expired, or already held by `owner`; the epoch is
   /// incremented on every successful acquire. Returns the new epoch, or nullopt when
   /// another owner holds an unexpired lease.
-  virtual std::optional<std::uint64_t> acquire(const std::string& owner,
-                                               std::uint32_t partition,
+  virtual std::optional<std::uint64_t> acquire(const std::string& owner, std::uint32_t partition,
                                                std::chrono::milliseconds ttl) = 0;
   /// Extends a held lease to db now() + ttl. False when the fence no longer matches
   /// (epoch moved on). A lease that expired but was not taken over is renewed.

@@ -1,0 +1,72 @@
+// sync_publisher: the batch rules of the publisher contract around a one-message send().
+#include "txoutbox/sync_publisher.hpp"
+
+#include <exception>
+#include <string_view>
+#include <unordered_set>
+
+namespace txoutbox {
+
+namespace {
+
+constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
+constexpr const char* shut_down_reason = "publisher shut down";
+
+}  // namespace
+
+std::vector<publish_result> sync_publisher::publish(std::span<const outbox_record> batch) noexcept {
+  std::vector<publish_result> results;
+  results.reserve(batch.size());
+  // Keys whose earlier record failed in this batch; views into `batch`, which outlives
+  // the call.
+  std::unordered_set<std::string_view> failed_keys;
+  for (const outbox_record& rec : batch) {
+    if (is_shut_down()) {
+      results.push_back(publish_result::retry(shut_down_reason));
+      continue;
+    }
+    if (failed_keys.contains(rec.msg.aggregate_id)) {
+      results.push_back(publish_result::retry(not_sent_reason));
+      continue;
+    }
+    publish_result result;
+    try {
+      if (serialize_) {
+        std::lock_guard lock(send_mutex_);
+        result = send(rec);
+      } else {
+        result = send(rec);
+      }
+    } catch (const std::exception& e) {
+      result = publish_result::retry(e.what());
+    } catch (...) {
+      result = publish_result::retry("unknown exception in publisher");
+    }
+    if (result.status != publish_status::ok)
+      failed_keys.insert(rec.msg.aggregate_id);
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+bool sync_publisher::flush(std::chrono::milliseconds timeout) noexcept {
+  try {
+    if (serialize_) {
+      // A transport that is not thread-safe must not sync while a send() runs.
+      std::lock_guard lock(send_mutex_);
+      return sync(timeout);
+    }
+    return sync(timeout);
+  } catch (...) {
+    return false;
+  }
+}
+
+void sync_publisher::shutdown(std::chrono::milliseconds /*timeout*/) noexcept {
+  // exchange(): interrupt() runs once even when shutdown() is called repeatedly or
+  // from several threads.
+  if (!shut_down_.exchange(true, std::memory_order_acq_rel))
+    interrupt();
+}
+
+}  // namespace txoutbox
