@@ -78,6 +78,8 @@ function(txoutbox_library target component)
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  # Private headers of every component (src/<component>/*.hpp), never installed.
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src)
   txoutbox_warnings(${target})
   set_property(GLOBAL APPEND PROPERTY TXOUTBOX_INSTALL_TARGETS ${target})
 endfunction()

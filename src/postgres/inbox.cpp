@@ -1,0 +1,59 @@
+// The PostgreSQL inbox: INSERT ... ON CONFLICT DO NOTHING in the consumer's transaction.
+#include "txoutbox/postgres/inbox.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "txoutbox/error.hpp"
+#include "txoutbox/identifier.hpp"
+#include "txoutbox/validation.hpp"
+
+namespace txoutbox::postgres {
+namespace {
+
+void check_text(std::string_view value, const char* field) {
+  if (value.empty()) {
+    throw usage_error(errc::invalid_argument, field, std::string(field) + ": must not be empty");
+  }
+  if (!is_clean_utf8(value)) {
+    throw usage_error(errc::invalid_argument, field,
+                      std::string(field) + ": not valid UTF-8 or contains NUL");
+  }
+}
+
+}  // namespace
+
+inbox::inbox(inbox_options options) : options_(std::move(options)) {
+  check_identifier(options_.schema, "schema");
+  const auto table = "\"" + options_.schema + "\".outbox_inbox";
+  insert_sql_ =
+      "INSERT INTO " + table + " (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+  // ctid + LIMIT: bounded deletes, so one purge never holds locks on a huge set.
+  purge_sql_ = "DELETE FROM " + table + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " + table +
+               " WHERE processed_at < now() - $1::bigint * interval '1 second' LIMIT $2::bigint))";
+}
+
+bool inbox::first_time(pqxx::transaction_base& tx, std::string_view consumer,
+                       std::string_view message_id) const {
+  check_text(consumer, "consumer");
+  check_text(message_id, "message_id");
+  const auto result = tx.exec_params(insert_sql_, std::string(consumer), std::string(message_id));
+  return result.affected_rows() == 1;
+}
+
+std::size_t inbox::purge_older_than(pqxx::transaction_base& tx, std::chrono::seconds age,
+                                    std::size_t limit) const {
+  if (age.count() < 0)
+    throw usage_error(errc::invalid_argument, "age", "age: must not be negative");
+  if (limit == 0)
+    return 0;
+  const auto capped =
+      std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<long long>::max()));
+  const auto result = tx.exec_params(purge_sql_, static_cast<long long>(age.count()),
+                                     static_cast<long long>(capped));
+  return result.affected_rows();
+}
+
+}  // namespace txoutbox::postgres
