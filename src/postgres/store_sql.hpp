@@ -1,0 +1,160 @@
+// The PostgreSQL store's SQL text, built once per schema (header-only so tests can EXPLAIN it).
+#pragma once
+
+#include <string>
+
+namespace txoutbox::postgres::detail {
+
+/// Every statement of the store for one schema. `s` is the quoted schema ("\"name\"").
+/// Durations travel as float8 milliseconds and are applied to the database clock with
+/// `now() + $n * interval '1 millisecond'`. Arrays travel as one text parameter each
+/// (an array literal), so no statement ever nears the 65,535-parameter limit.
+struct store_sql {
+  explicit store_sql(const std::string& s)
+      : heartbeat("INSERT INTO " + s +
+                  ".outbox_member (owner, expires_at) "
+                  "VALUES ($1, now() + $2::float8 * interval '1 millisecond') "
+                  "ON CONFLICT (owner) DO UPDATE SET expires_at = EXCLUDED.expires_at"),
+        live_owners("SELECT owner FROM " + s +
+                    ".outbox_member WHERE expires_at > now() ORDER BY owner COLLATE \"C\""),
+        leave_member("DELETE FROM " + s + ".outbox_member WHERE owner = $1"),
+        leave_leases("UPDATE " + s +
+                     ".outbox_lease SET owner = NULL, expires_at = now() WHERE owner = $1"),
+        acquire("UPDATE " + s +
+                ".outbox_lease SET owner = $1, epoch = epoch + 1, "
+                "expires_at = now() + $3::float8 * interval '1 millisecond' "
+                "WHERE partition_no = $2 AND (owner IS NULL OR owner = $1 OR expires_at <= now()) "
+                "RETURNING epoch"),
+        renew("UPDATE " + s +
+              ".outbox_lease SET expires_at = now() + $4::float8 * interval '1 millisecond' "
+              "WHERE partition_no = $1 AND owner = $2 AND epoch = $3"),
+        release("UPDATE " + s +
+                ".outbox_lease SET owner = NULL, expires_at = now() "
+                "WHERE partition_no = $1 AND owner = $2 AND epoch = $3"),
+        leases(
+            "SELECT partition_no, coalesce(owner, ''), epoch, "
+            "floor(extract(epoch FROM greatest(expires_at, now() - interval '1 day') - now()) "
+            "* 1000)::bigint FROM " +
+            s + ".outbox_lease ORDER BY partition_no"),
+        claim(
+            "SELECT l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, l.batch_starts, "
+            "l.suspect_through, o.id::text, o.aggregatetype, o.aggregateid, o.type, "
+            "o.payload::text, o.headers::text, o.seq, "
+            "floor(extract(epoch FROM o.created_at) * 1000000)::bigint, o.attempts "
+            "FROM unnest($2::int[]) AS p(partition_no) "
+            "JOIN " +
+            s +
+            ".outbox_lease l ON l.partition_no = p.partition_no "
+            "AND l.owner = $1 AND l.expires_at > now() "
+            "CROSS JOIN LATERAL ("
+            "SELECT c.id, c.aggregatetype, c.aggregateid, c.type, c.payload, c.headers, c.seq, "
+            "c.created_at, c.attempts FROM " +
+            s +
+            ".outbox c "
+            "WHERE c.partition_no = l.partition_no AND c.available_at <= now() "
+            "AND NOT EXISTS (SELECT 1 FROM " +
+            s +
+            ".outbox e "
+            "WHERE e.partition_no = c.partition_no AND e.aggregateid = c.aggregateid "
+            "AND e.seq < c.seq) "
+            "ORDER BY c.seq LIMIT $3) o "
+            "ORDER BY l.partition_no, o.seq"),
+        begin_batch("UPDATE " + s +
+                    ".outbox_lease SET batch_head_seq = $4, batch_last_seq = $5, "
+                    "batch_starts = $6, suspect_through = $7 "
+                    "WHERE partition_no = $1 AND owner = $2 AND epoch = $3"),
+        // One statement: the fenced lease UPDATE locks the row (and re-checks the fence
+        // after waiting on a concurrent acquire); every outbox change joins its result, so a
+        // stale fence changes nothing. Rows of other partitions are never touched.
+        settle(
+            "WITH l AS ("
+            "UPDATE " +
+            s +
+            ".outbox_lease SET batch_starts = 0 "
+            "WHERE partition_no = $1 AND owner = $2 AND epoch = $3 RETURNING partition_no), "
+            "pub AS (DELETE FROM " +
+            s +
+            ".outbox o USING l "
+            "WHERE o.partition_no = l.partition_no AND o.id = ANY($4::uuid[])), "
+            "rt AS (UPDATE " +
+            s +
+            ".outbox o SET attempts = o.attempts + 1, "
+            "last_error = r.reason, "
+            "available_at = now() + r.delay_ms * interval '1 millisecond' "
+            "FROM l, unnest($5::uuid[], $6::float8[], $7::text[]) AS r(id, delay_ms, reason) "
+            "WHERE o.partition_no = l.partition_no AND o.id = r.id), "
+            "moved AS (DELETE FROM " +
+            s +
+            ".outbox o "
+            "USING l, unnest($8::uuid[], $9::text[]) AS r(id, reason) "
+            "WHERE o.partition_no = l.partition_no AND o.id = r.id "
+            "RETURNING o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, "
+            "o.seq, o.partition_no, o.created_at, o.attempts + 1 AS attempts, r.reason, "
+            "o.last_error), "
+            "dl AS (INSERT INTO " +
+            s +
+            ".outbox_dead_letter (id, aggregatetype, aggregateid, "
+            "type, payload, headers, seq, partition_no, created_at, attempts, reason, "
+            "last_error) SELECT id, aggregatetype, aggregateid, type, payload, headers, seq, "
+            "partition_no, created_at, attempts, reason, last_error FROM moved "
+            "ON CONFLICT (id) DO UPDATE SET aggregatetype = EXCLUDED.aggregatetype, "
+            "aggregateid = EXCLUDED.aggregateid, type = EXCLUDED.type, "
+            "payload = EXCLUDED.payload, headers = EXCLUDED.headers, seq = EXCLUDED.seq, "
+            "partition_no = EXCLUDED.partition_no, created_at = EXCLUDED.created_at, "
+            "attempts = EXCLUDED.attempts, reason = EXCLUDED.reason, "
+            "last_error = EXCLUDED.last_error, failed_at = now()) "
+            "SELECT count(*) FROM l"),
+        // count(*) and min(created_at) read the whole outbox once: O(backlog), fine for
+        // status and metrics at a modest rate, not for a hot loop.
+        stats("SELECT (SELECT count(*) FROM " + s +
+              ".outbox), "
+              "(SELECT floor(extract(epoch FROM now() - min(created_at)) * 1000)::bigint FROM " +
+              s + ".outbox), (SELECT count(*) FROM " + s +
+              ".outbox_dead_letter), (SELECT count(*) FROM " + s +
+              ".outbox_member WHERE expires_at > now())"),
+        dead_letters(
+            "SELECT id::text, aggregatetype, aggregateid, type, payload::text, "
+            "headers::text, seq, partition_no, "
+            "floor(extract(epoch FROM created_at) * 1000000)::bigint, attempts, reason, "
+            "floor(extract(epoch FROM failed_at) * 1000000)::bigint FROM " +
+            s + ".outbox_dead_letter ORDER BY failed_at, seq LIMIT $1"),
+        // A dead letter whose id is back in the outbox already stays where it is.
+        requeue("WITH moved AS (DELETE FROM " + s +
+                ".outbox_dead_letter d "
+                "WHERE (cardinality($1::uuid[]) = 0 OR d.id = ANY($1::uuid[])) "
+                "AND NOT EXISTS (SELECT 1 FROM " +
+                s +
+                ".outbox o WHERE o.id = d.id) "
+                "RETURNING d.*), "
+                "ins AS (INSERT INTO " +
+                s +
+                ".outbox (id, aggregatetype, aggregateid, type, "
+                "payload, headers, created_at, attempts) "
+                "SELECT id, aggregatetype, aggregateid, type, payload, headers, created_at, 0 "
+                "FROM moved ORDER BY seq RETURNING 1) "
+                "SELECT count(*) FROM ins"),
+        purge("DELETE FROM " + s +
+              ".outbox_dead_letter WHERE cardinality($1::uuid[]) = 0 OR id = ANY($1::uuid[])"),
+        partitions("SELECT partitions FROM " + s + ".outbox_config"),
+        probe("SELECT (SELECT count(*) FROM " + s +
+              ".outbox_lease), "
+              "(SELECT partitions FROM " +
+              s +
+              ".outbox_config), "
+              "EXISTS (SELECT 1 FROM " +
+              s +
+              ".outbox), "
+              "EXISTS (SELECT 1 FROM " +
+              s +
+              ".outbox_dead_letter), "
+              "EXISTS (SELECT 1 FROM " +
+              s + ".outbox_member)") {}
+
+  std::string heartbeat, live_owners, leave_member, leave_leases;
+  std::string acquire, renew, release, leases;
+  std::string claim, begin_batch, settle;
+  std::string stats, dead_letters, requeue, purge;
+  std::string partitions, probe;
+};
+
+}  // namespace txoutbox::postgres::detail
