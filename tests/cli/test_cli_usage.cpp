@@ -1,0 +1,194 @@
+// Usage errors and start-up failures of the txoutbox command: exit codes and one clean line.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "cli_test_support.hpp"
+#include "txoutbox/testing/servers.hpp"
+
+using namespace txoutbox::testing;
+using namespace txoutbox::testing::cli;
+
+namespace {
+
+/// The environment of every run here: no ambient database URL or password.
+const std::map<std::string, std::optional<std::string>> clean_env{{"TXOUTBOX_DB_URL", std::nullopt},
+                                                                  {"PGPASSWORD", std::nullopt}};
+
+/// A TCP port on 127.0.0.1 with nothing listening (bound, then released).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+void require_error(const run_result& r, int code, const std::string& needle) {
+  INFO("stderr: " << r.err);
+  INFO("stdout: " << r.out);
+  REQUIRE(r.exit_code == code);
+  CHECK(is_one_error_line(r.err));
+  CHECK(r.err.find(needle) != std::string::npos);
+  CHECK(r.out.empty());
+}
+
+}  // namespace
+
+TEST_CASE("an unknown command, a bad flag or a missing --db exits 2 with one line naming it",
+          "[cli][usage]") {
+  require_error(run_cli({}, clean_env), 2, "missing command");
+  require_error(run_cli({"frobnicate"}, clean_env), 2, "'frobnicate'");
+  require_error(run_cli({"status", "--bogus"}, clean_env), 2, "bogus");
+  require_error(run_cli({"status"}, clean_env), 2, "--db is required");
+  require_error(run_cli({"status", "--db", "postgresql://127.0.0.1:1/x", "extra"}, clean_env), 2,
+                "extra");
+  require_error(run_cli({"relay", "--db", "postgresql://127.0.0.1:1/x", "--publisher", "stdout",
+                         "--batch", "abc"},
+                        clean_env),
+                2, "batch");
+  require_error(run_cli({"relay", "--db", "postgresql://127.0.0.1:1/x", "--publisher", "stdout",
+                         "--threads", "0"},
+                        clean_env),
+                2, "--threads");
+  require_error(
+      run_cli({"migrate", "--db", "postgresql://127.0.0.1:1/x", "--schema", "bad-name"}, clean_env),
+      2, "schema");
+}
+
+TEST_CASE("a malformed or unsupported database URL exits 2 without printing its password",
+          "[cli][usage]") {
+  require_error(
+      run_cli({"status", "--db", "postgresql://u:hunter22@127.0.0.1:notaport/db"}, clean_env), 2,
+      "malformed --db URL");
+  require_error(
+      run_cli({"status", "--db", "postgresql://u:hunter22@127.0.0.1:5432/db?bogus_param=1"},
+              clean_env),
+      2, "malformed --db URL");
+  require_error(run_cli({"status", "--db", "sqlite:/tmp/x.db"}, clean_env), 2, "SOCI");
+  require_error(run_cli({"status", "--db", "mysql://u:hunter22@127.0.0.1/db"}, clean_env), 2,
+                "SOCI");
+  require_error(run_cli({"status", "--db", "http://u:hunter22@example/"}, clean_env), 2,
+                "expected postgresql://");
+  for (const auto& url : {"postgresql://u:hunter22@127.0.0.1:notaport/db",
+                          "mysql://u:hunter22@127.0.0.1/db", "http://u:hunter22@example/"}) {
+    const auto r = run_cli({"status", "--db", url}, clean_env);
+    INFO(r.err);
+    CHECK(r.err.find("hunter22") == std::string::npos);
+  }
+}
+
+TEST_CASE("an unknown publisher scheme exits 2 before the database is touched", "[cli][usage]") {
+  // Port 1: nothing listens, so reaching the database would give exit 3, not 2.
+  require_error(run_cli({"relay", "--db", "postgresql://127.0.0.1:1/x", "--publisher",
+                         "carrier-pigeon://loft"},
+                        clean_env),
+                2, "unknown publisher scheme 'carrier-pigeon'");
+  require_error(run_cli({"relay", "--db", "postgresql://127.0.0.1:1/x"}, clean_env), 2,
+                "--publisher is required");
+  require_error(run_cli({"relay", "--db", "postgresql://127.0.0.1:1/x", "--publisher", "stdout",
+                         "--publisher-opt", "colour=blue"},
+                        clean_env),
+                2, "colour");
+}
+
+TEST_CASE("an invalid message exits 2 naming the field, before connecting", "[cli][usage]") {
+  const std::vector<std::string> base{"enqueue",
+                                      "--db",
+                                      "postgresql://127.0.0.1:1/x",
+                                      "--aggregate-type",
+                                      "order",
+                                      "--aggregate-id",
+                                      "42",
+                                      "--type",
+                                      "OrderPlaced"};
+  auto with = [&](std::vector<std::string> more) {
+    auto args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return run_cli(args, clean_env);
+  };
+  require_error(with({"--payload", "{not json"}), 2, "payload");
+  require_error(with({"--payload", "{}", "--id", "not-a-uuid"}), 2, "--id");
+  require_error(with({"--payload", "{}", "--header", "bad name=x"}), 2, "header");
+  require_error(with({"--payload", "{}", "--header", "novalue"}), 2, "--header");
+  require_error(with({}), 2, "--payload is required");
+}
+
+TEST_CASE("an unreachable database exits 3 and no password reaches the output", "[cli][database]") {
+  const std::string url =
+      "postgresql://someone:s3cretPW@127.0.0.1:" + std::to_string(free_port()) + "/nowhere";
+  const auto check = [](const run_result& r) {
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 3);
+    CHECK(is_one_error_line(r.err));
+    CHECK(r.err.find("s3cretPW") == std::string::npos);
+    CHECK(r.out.find("s3cretPW") == std::string::npos);
+    CHECK(r.err.find("someone:***@127.0.0.1") != std::string::npos);
+  };
+  check(run_cli({"status", "--db", url}, clean_env));
+  check(run_cli({"migrate", "--db", url}, clean_env));
+  check(run_cli({"enqueue", "--db", url, "--aggregate-type", "o", "--aggregate-id", "1", "--type",
+                 "T", "--payload", "{}"},
+                clean_env));
+  check(run_cli({"relay", "--db", url, "--publisher", "stdout"}, clean_env));
+
+  // The URL can also come from the environment, and a password from a file.
+  temp_dir dir;
+  const auto password_file = dir.path() / "pw";
+  std::ofstream(password_file) << "fileSecret99\n";
+  auto env = clean_env;
+  env["TXOUTBOX_DB_URL"] =
+      "postgresql://someone@127.0.0.1:" + std::to_string(free_port()) + "/nowhere";
+  const auto r = run_cli({"status", "--db-password-file", password_file.string()}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 3);
+  CHECK(r.err.find("fileSecret99") == std::string::npos);
+}
+
+TEST_CASE("a schema that was never migrated exits 3 for every command", "[cli][database]") {
+  TXOUTBOX_CLI_REQUIRE_PG();
+  const std::string url = pg_url();
+  const std::string schema = unique_name("cli_none");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status", "--db", url, "--schema", schema},
+           {"enqueue", "--db", url, "--schema", schema, "--aggregate-type", "o", "--aggregate-id",
+            "1", "--type", "T", "--payload", "{}"},
+           {"relay", "--db", url, "--schema", schema, "--publisher", "stdout"}}) {
+    const auto r = run_cli(args, clean_env);
+    INFO(args.front() << ": " << r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(is_one_error_line(r.err));
+  }
+}
+
+TEST_CASE("a file publisher that cannot open its file exits 4", "[cli][publisher]") {
+  TXOUTBOX_CLI_REQUIRE_PG();
+  cli_schema s;
+  temp_dir dir;
+  const auto r = run_cli(
+      s.args({"relay", "--publisher", "file:" + (dir.path() / "missing" / "out.jsonl").string()}),
+      clean_env);
+  require_error(r, 4, "missing");
+}
+
+TEST_CASE("every command answers --help on stdout with exit 0", "[cli][usage]") {
+  for (const auto& cmd : {"migrate", "enqueue", "relay", "status"}) {
+    const auto r = run_cli({cmd, "--help"}, clean_env);
+    INFO(cmd << ": " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("--db") != std::string::npos);
+    CHECK(r.err.empty());
+  }
+  const auto top = run_cli({"--help"}, clean_env);
+  CHECK(top.exit_code == 0);
+  CHECK(top.out.find("relay") != std::string::npos);
+}
