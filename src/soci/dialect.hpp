@@ -1,0 +1,113 @@
+// The dialect seam of the SOCI backend: what differs between SQLite, MariaDB and PostgreSQL.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/migration_text.hpp"
+#include "txoutbox/error.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace txoutbox::soci::detail {
+
+/// A database failure reduced to what may be shown: a code, whether retrying may help,
+/// and a short text naming the backend's error (never SOCI's what(), which embeds the
+/// statement's bound values).
+struct failure {
+  errc code = errc::internal;
+  bool transient = false;
+  std::string text;
+};
+
+/// Everything the writer, inbox, migrations and store need to know about one backend.
+/// Each backend is one dialect_<name>.cpp defining one instance; the generic code builds
+/// its SQL from these pieces and never names a backend. Stateless and thread-safe.
+///
+/// Time: the generic SQL keeps every time on the database clock through now_ms(),
+/// now_plus_ms() and as_ms(), so a backend may store times as integers (SQLite) or as
+/// timestamps (servers).
+class dialect {
+ public:
+  virtual ~dialect() = default;
+
+  /// SOCI's backend name: "sqlite3", "mysql", "postgresql".
+  virtual std::string_view backend() const noexcept = 0;
+  /// The embedded migrations of this dialect, in apply order.
+  virtual std::span<const txoutbox::detail::migration_file> migrations() const = 0;
+  /// The schema used when the options leave it empty.
+  virtual std::string default_schema() const = 0;
+  /// The partition count used when migrate_options::partitions is 0.
+  virtual std::uint32_t default_partitions() const noexcept = 0;
+  /// `identifier` (already validated) quoted for this dialect.
+  virtual std::string quote(std::string_view identifier) const = 0;
+  /// schema.table with the schema quoted (`table` is one of our fixed, lower-case names).
+  std::string table(std::string_view schema, std::string_view name) const {
+    return quote(schema) + "." + std::string(name);
+  }
+
+  /// The database clock as integer unix milliseconds (an SQL expression).
+  virtual std::string now_ms() const = 0;
+  /// A stored time value: database now + `ms_expr` milliseconds (an SQL expression).
+  virtual std::string now_plus_ms(std::string_view ms_expr) const = 0;
+  /// A stored time column read as integer unix milliseconds (an SQL expression).
+  virtual std::string as_ms(std::string_view column) const = 0;
+
+  /// True when the database cannot compute the partition: the writer then binds the
+  /// aggregate id's 32-bit hash and the INSERT takes it modulo the stored count.
+  virtual bool writer_sets_partition() const noexcept = 0;
+  /// Most rows per multi-row INSERT (bound parameters per row: 8).
+  virtual std::size_t max_rows_per_insert() const noexcept = 0;
+  /// The inbox INSERT for (consumer, message_id), two parameters; its affected-row count
+  /// is 1 for a new pair and 0 for a duplicate.
+  virtual std::string inbox_insert(const std::string& table) const = 0;
+  /// Deletes at most :lim rows older than :age seconds (parameters :age, :lim).
+  virtual std::string inbox_purge(const std::string& table) const = 0;
+
+  /// Whether `session` has a transaction open, asked of the native handle.
+  virtual bool in_transaction(::soci::session& session) const = 0;
+  /// Begins a transaction that will write (SQLite: BEGIN IMMEDIATE).
+  virtual void begin_write(::soci::session& session) const = 0;
+  /// Ends the open transaction (COMMIT / ROLLBACK).
+  virtual void commit(::soci::session& session) const = 0;
+  virtual void rollback(::soci::session& session) const = 0;
+
+  /// How many of `names` exist as tables in `schema`.
+  virtual std::size_t count_tables(::soci::session& session, const std::string& schema,
+                                   std::span<const std::string_view> names) const = 0;
+  /// Per-database setup before migrating (SQLite: WAL journal mode). Outside a transaction.
+  virtual void before_migrate(::soci::session& session) const = 0;
+
+  /// Opens a session for the store. `target` is the URL without its scheme.
+  virtual std::unique_ptr<::soci::session> open(const std::string& target,
+                                                std::chrono::milliseconds busy_timeout) const = 0;
+  /// `target` with any password removed, for messages.
+  virtual std::string redact(const std::string& target) const = 0;
+
+  /// Maps an exception thrown by a statement of this dialect. Never includes bound values.
+  virtual failure describe(const std::exception& e) const = 0;
+};
+
+/// The dialect of the session's backend; usage_error(invalid_argument) for a backend this
+/// build does not support (unconnected sessions included).
+const dialect& dialect_for(::soci::session& session);
+/// The dialect for a URL scheme ("sqlite", "mysql", "postgresql"); nullptr when unknown
+/// or not built.
+const dialect* dialect_for_scheme(std::string_view scheme);
+
+/// The schema `requested`, or the dialect's default when empty; validated (usage_error).
+std::string resolve_schema(const dialect& d, const std::string& requested);
+
+#ifdef TXOUTBOX_SOCI_HAVE_SQLITE3
+const dialect& sqlite_dialect();
+#endif
+
+}  // namespace txoutbox::soci::detail
