@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "txoutbox/clock.hpp"
@@ -15,7 +17,7 @@ namespace txoutbox::testing {
 
 struct memory_store_options {
   std::uint32_t partitions = 16;
-  std::shared_ptr<txoutbox::clock> clock;  ///< null = steady clock; the "database clock"
+  std::shared_ptr<txoutbox::clock> clock{};  ///< null = steady clock; the "database clock"
 };
 
 /// Keeps the outbox, dead letters, leases and membership in memory under one mutex,
@@ -31,8 +33,8 @@ class memory_store final : public store {
   /// available time, and appends. Returns the id.
   message_id enqueue(const message& msg, const validation_options& options = {});
 
-  /// Makes the next `count` SPI calls (any method except the inspection ones below)
-  /// throw transient_error("injected failure").
+  /// Makes the next `count` SPI calls throw transient_error("injected failure") before
+  /// changing anything. enqueue() and the inspection calls below never fail; 0 cancels.
   void fail_next_calls(int count);
 
   /// Inspection for tests.
@@ -40,6 +42,9 @@ class memory_store final : public store {
   std::vector<dead_letter_record> dead_letter_rows() const;
   std::size_t size() const;
   batch_marker marker(std::uint32_t partition) const;
+  /// The last_error column of an outbox row (empty until a retry); nullopt when the id
+  /// is not in the outbox.
+  std::optional<std::string> last_error(const message_id& id) const;
 
   // store SPI
   std::uint32_t partition_count() override;
