@@ -1,0 +1,428 @@
+// The NATS JetStream publisher: one js_PublishMsg per record with Nats-Msg-Id, over a shared
+// connection.
+#include "txoutbox/nats/publisher.hpp"
+
+#include <nats/nats.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "nats/subject.hpp"
+#include "txoutbox/error.hpp"
+
+namespace txoutbox::nats {
+
+namespace {
+
+/// How long a failed connect makes later sends fail at once, so a batch to a dead server
+/// costs one connect attempt rather than one per key.
+constexpr std::chrono::milliseconds connect_cooldown{500};
+constexpr std::chrono::milliseconds max_connect_timeout{2000};
+constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
+constexpr const char* shut_down_reason = "publisher shut down";
+
+/// RFC 3339 UTC with microseconds, e.g. 2026-11-21T10:00:00.123456Z (the ce-time header).
+std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  const auto us = floor<microseconds>(tp);
+  const auto day = floor<days>(us);
+  const year_month_day ymd{day};
+  const hh_mm_ss<microseconds> hms{us - day};
+  std::array<char, 40> buf{};
+  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<long long>(hms.subseconds().count()));
+  return buf.data();
+}
+
+/// libnats' text for a failed call: the thread's last error, else the status text.
+std::string status_text(natsStatus s) {
+  natsStatus last = NATS_OK;
+  const char* text = nats_GetLastError(&last);
+  if (text != nullptr && *text != '\0')
+    return text;
+  return natsStatus_GetText(s);
+}
+
+/// JetStream error codes after which the same message may be stored later.
+bool transient_js_error(jsErrCode code) {
+  switch (code) {
+    case JSClusterNotAvailErr:
+    case JSInsufficientResourcesErr:
+    case JSStreamStoreFailedErr:
+    case JSNotEnabledErr:
+    case JSNotEnabledForAccountErr:
+    case JSClusterNoPeersErr:
+    case JSStreamOfflineErr:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool ascii_iequals_prefix(std::string_view text, std::string_view lower_prefix) {
+  if (text.size() < lower_prefix.size())
+    return false;
+  for (std::size_t i = 0; i < lower_prefix.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower_prefix[i])
+      return false;
+  }
+  return true;
+}
+
+/// One live connection and its JetStream context; destroyed when the last send using it
+/// lets go (a replaced connection may still be in use by another thread).
+struct connection {
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+
+  connection() = default;
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+  ~connection() {
+    if (js != nullptr)
+      jsCtx_Destroy(js);
+    if (nc != nullptr)
+      natsConnection_Destroy(nc);  // closes it when still open
+  }
+};
+
+struct options_deleter {
+  void operator()(natsOptions* o) const noexcept { natsOptions_Destroy(o); }
+};
+struct msg_deleter {
+  void operator()(natsMsg* m) const noexcept { natsMsg_Destroy(m); }
+};
+struct ack_deleter {
+  void operator()(jsPubAck* a) const noexcept { jsPubAck_Destroy(a); }
+};
+struct stream_info_deleter {
+  void operator()(jsStreamInfo* si) const noexcept { jsStreamInfo_Destroy(si); }
+};
+
+void check(natsStatus s, const char* what) {
+  if (s != NATS_OK)
+    throw transient_error(std::string("nats: ") + what + ": " + status_text(s));
+}
+
+/// Publishes each record synchronously and waits for its JetStream ack. Thread-safe.
+///
+/// The batch rules of the publisher contract, plus one: after a failure of the connection
+/// itself (no ack in time, disconnected, cannot connect) the rest of the batch is reported
+/// `retry` unsent, so a hung server costs one ack_timeout per batch, not one per key.
+class nats_publisher final : public txoutbox::publisher {
+ public:
+  explicit nats_publisher(publisher_options options)
+      : options_(std::move(options)),
+        subject_(detail::subject_template::parse(options_.subject_template)) {}
+
+  std::vector<publish_result> publish(std::span<const outbox_record> batch) noexcept override {
+    std::vector<publish_result> results;
+    results.reserve(batch.size());
+    // Keys whose earlier record failed in this batch; views into `batch`.
+    std::unordered_set<std::string_view> failed_keys;
+    std::optional<std::string> broken;  // why the rest of the batch is not sent
+    for (const outbox_record& rec : batch) {
+      if (is_shut_down()) {
+        results.push_back(publish_result::retry(shut_down_reason));
+        continue;
+      }
+      if (broken) {
+        results.push_back(publish_result::retry("not sent: " + *broken));
+        continue;
+      }
+      if (failed_keys.contains(rec.msg.aggregate_id)) {
+        results.push_back(publish_result::retry(not_sent_reason));
+        continue;
+      }
+      bool stop_batch = false;
+      publish_result result;
+      try {
+        result = send(rec, stop_batch);
+      } catch (const std::exception& e) {
+        result = publish_result::retry(e.what());
+        stop_batch = true;  // connecting failed, or libnats could not build the message
+      } catch (...) {
+        result = publish_result::retry("unknown exception in nats publisher");
+        stop_batch = true;
+      }
+      if (result.status != publish_status::ok)
+        failed_keys.insert(rec.msg.aggregate_id);
+      if (stop_batch)
+        broken = result.reason;
+      results.push_back(std::move(result));
+    }
+    return results;
+  }
+
+  bool flush(std::chrono::milliseconds /*timeout*/) noexcept override {
+    return true;  // every ok was acked by the stream before publish() returned
+  }
+
+  void shutdown(std::chrono::milliseconds /*timeout*/) noexcept override {
+    if (shut_down_.exchange(true, std::memory_order_acq_rel))
+      return;
+    std::lock_guard lock(mutex_);
+    if (conn_)
+      natsConnection_Close(conn_->nc);  // wakes a js_PublishMsg waiting for its ack
+  }
+
+ private:
+  bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
+
+  /// Sends one record and waits for its ack. Sets `stop_batch` when the failure is the
+  /// connection's. Throws transient_error when no connection can be had.
+  publish_result send(const outbox_record& rec, bool& stop_batch) {
+    const auto& m = rec.msg;
+    std::string subject;
+    if (auto problem = subject_.render(m.aggregate_type, m.type, subject))
+      return publish_result::reject("nats: " + *problem);
+    for (const auto& [name, value] : m.headers) {
+      if (ascii_iequals_prefix(name, "nats-"))
+        return publish_result::reject("nats: header '" + name +
+                                      "' is reserved (JetStream interprets Nats-* headers)");
+    }
+
+    const std::shared_ptr<connection> conn = current();
+    if (natsConnection_Status(conn->nc) != NATS_CONN_STATUS_CONNECTED) {
+      stop_batch = true;
+      return publish_result::retry("nats: not connected (reconnecting)");
+    }
+
+    natsMsg* raw_msg = nullptr;
+    check(natsMsg_Create(&raw_msg, subject.c_str(), nullptr, m.payload.data(),
+                         static_cast<int>(m.payload.size())),
+          "cannot create a message");
+    std::unique_ptr<natsMsg, msg_deleter> msg(raw_msg);
+    const std::string id = m.id.to_string();
+    const auto set = [&](const std::string& name, const std::string& value) {
+      check(natsMsgHeader_Set(msg.get(), name.c_str(), value.c_str()), "cannot set a header");
+    };
+    for (const auto& [name, value] : m.headers)
+      set(name, value);
+    set("ce-specversion", "1.0");
+    set("ce-id", id);
+    set("ce-type", m.type);
+    set("ce-source", options_.source);
+    set("ce-subject", m.aggregate_id);
+    set("ce-time", format_rfc3339(rec.created_at));
+    set("ce-aggregatetype", m.aggregate_type);
+    set("content-type", "application/json");
+
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id.c_str();  // sets Nats-Msg-Id: JetStream drops re-publishes of this id
+    po.MaxWait = options_.ack_timeout.count();
+    if (!options_.stream_name.empty())
+      po.ExpectStream = options_.stream_name.c_str();
+    jsPubAck* raw_ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = js_PublishMsg(&raw_ack, conn->js, msg.get(), &po, &jerr);
+    std::unique_ptr<jsPubAck, ack_deleter> ack(raw_ack);
+    if (s == NATS_OK)
+      return publish_result::ok();  // ack->Duplicate too: the stream already has this id
+    return classify(s, jerr, subject, stop_batch);
+  }
+
+  publish_result classify(natsStatus s, jsErrCode jerr, const std::string& subject,
+                          bool& stop_batch) {
+    const std::string text = status_text(s);
+    if (is_shut_down())
+      return publish_result::retry(shut_down_reason);
+    switch (s) {
+      case NATS_NO_RESPONDERS:
+        return publish_result::retry("nats: no responders for '" + subject +
+                                     "': no JetStream stream captures the subject (yet), or "
+                                     "JetStream is not ready");
+      case NATS_TIMEOUT:
+        stop_batch = true;
+        return publish_result::retry("nats: no JetStream ack within " +
+                                     std::to_string(options_.ack_timeout.count()) + " ms");
+      case NATS_MAX_PAYLOAD:
+      case NATS_INVALID_SUBJECT:
+        return publish_result::reject("nats: " + text);
+      default:
+        break;
+    }
+    if (jerr != 0) {
+      const std::string reason =
+          "nats: JetStream error " + std::to_string(static_cast<int>(jerr)) + ": " + text;
+      if (transient_js_error(jerr))
+        return publish_result::retry(reason);
+      if (jerr == JSStreamNotFoundErr && options_.create_stream) {
+        drop_connection();  // the next connection re-creates the stream
+        return publish_result::retry(reason);
+      }
+      return publish_result::reject(reason);
+    }
+    // Disconnected, closed, I/O errors, stale connection, ...: the connection's problem.
+    stop_batch = true;
+    return publish_result::retry("nats: " + text);
+  }
+
+  /// The shared connection, (re)made when there is none or it was closed. Throws
+  /// transient_error when the server cannot be reached or the stream cannot be made.
+  std::shared_ptr<connection> current() {
+    {
+      std::lock_guard lock(mutex_);
+      if (is_shut_down())
+        throw transient_error(shut_down_reason);
+      if (conn_ && !natsConnection_IsClosed(conn_->nc))
+        return conn_;
+    }
+    std::lock_guard connect_lock(connect_mutex_);  // one connect at a time; no mutex_ held
+    {
+      std::lock_guard lock(mutex_);
+      if (conn_ && !natsConnection_IsClosed(conn_->nc))
+        return conn_;  // another send connected meanwhile
+      if (!last_connect_error_.empty() &&
+          std::chrono::steady_clock::now() - last_connect_failure_ < connect_cooldown)
+        throw transient_error(last_connect_error_);
+    }
+    std::shared_ptr<connection> fresh;
+    try {
+      fresh = connect();
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex_);
+      last_connect_error_ = e.what();
+      last_connect_failure_ = std::chrono::steady_clock::now();
+      throw;
+    }
+    std::lock_guard lock(mutex_);
+    if (is_shut_down()) {
+      natsConnection_Close(fresh->nc);
+      throw transient_error(shut_down_reason);
+    }
+    last_connect_error_.clear();
+    conn_ = fresh;
+    return conn_;
+  }
+
+  void drop_connection() {
+    std::lock_guard lock(mutex_);
+    if (conn_)
+      natsConnection_Close(conn_->nc);
+  }
+
+  std::shared_ptr<connection> connect() {
+    natsOptions* raw_opts = nullptr;
+    check(natsOptions_Create(&raw_opts), "cannot create options");
+    std::unique_ptr<natsOptions, options_deleter> opts(raw_opts);
+    std::vector<std::string> urls;
+    for (std::size_t pos = 0; pos <= options_.url.size();) {
+      const auto comma = std::min(options_.url.find(',', pos), options_.url.size());
+      if (comma > pos)
+        urls.push_back(options_.url.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+    std::vector<const char*> url_ptrs;
+    for (const auto& u : urls)
+      url_ptrs.push_back(u.c_str());
+    check(natsOptions_SetServers(opts.get(), url_ptrs.data(), static_cast<int>(url_ptrs.size())),
+          "bad server URL");
+    check(natsOptions_SetNoRandomize(opts.get(), true), "cannot set options");
+    check(natsOptions_SetTimeout(opts.get(),
+                                 std::min(options_.ack_timeout, max_connect_timeout).count()),
+          "cannot set options");
+    // Reconnect forever in the background; sends meanwhile report `retry` at once.
+    check(natsOptions_SetMaxReconnect(opts.get(), -1), "cannot set options");
+    check(natsOptions_SetReconnectWait(opts.get(), 200), "cannot set options");
+    check(natsOptions_SetName(opts.get(), "txoutbox"), "cannot set options");
+    if (!options_.token.empty())
+      check(natsOptions_SetToken(opts.get(), options_.token.c_str()), "cannot set the token");
+    if (!options_.user.empty())
+      check(natsOptions_SetUserInfo(opts.get(), options_.user.c_str(), options_.password.c_str()),
+            "cannot set the user");
+
+    auto conn = std::make_shared<connection>();
+    const natsStatus s = natsConnection_Connect(&conn->nc, opts.get());
+    if (s != NATS_OK)
+      throw transient_error("nats: cannot connect to " + options_.url + ": " + status_text(s));
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = options_.ack_timeout.count();
+    check(natsConnection_JetStream(&conn->js, conn->nc, &jo), "cannot create a JetStream context");
+    if (options_.create_stream && !options_.stream_name.empty())
+      ensure_stream(conn->js);
+    return conn;
+  }
+
+  /// Creates the stream when it does not exist (file storage, subjects of the template).
+  void ensure_stream(jsCtx* js) {
+    jsStreamInfo* raw_si = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetStreamInfo(&raw_si, js, options_.stream_name.c_str(), nullptr, &jerr);
+    std::unique_ptr<jsStreamInfo, stream_info_deleter> si(raw_si);
+    if (s == NATS_OK)
+      return;
+    if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
+      throw transient_error("nats: cannot look up stream " + options_.stream_name + ": " +
+                            status_text(s));
+    const std::string filter = subject_.stream_filter();
+    const char* subjects[] = {filter.c_str()};
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = options_.stream_name.c_str();
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    jsStreamInfo* raw_created = nullptr;
+    jerr = static_cast<jsErrCode>(0);
+    s = js_AddStream(&raw_created, js, &cfg, nullptr, &jerr);
+    std::unique_ptr<jsStreamInfo, stream_info_deleter> created(raw_created);
+    if (s != NATS_OK && jerr != JSStreamNameExistErr)
+      throw transient_error("nats: cannot create stream " + options_.stream_name + " for '" +
+                            filter + "': " + status_text(s));
+  }
+
+  const publisher_options options_;
+  const detail::subject_template subject_;
+  std::mutex connect_mutex_;  ///< serialises connect(); never held with mutex_ waiting on it
+  std::mutex mutex_;          ///< guards conn_ and the connect-failure memo
+  std::shared_ptr<connection> conn_;
+  std::string last_connect_error_;
+  std::chrono::steady_clock::time_point last_connect_failure_{};
+  std::atomic<bool> shut_down_{false};
+};
+
+[[noreturn]] void bad_field(const std::string& field, const std::string& what) {
+  throw usage_error(errc::invalid_argument, field, "nats publisher: " + field + " " + what);
+}
+
+}  // namespace
+
+std::unique_ptr<txoutbox::publisher> make_publisher(publisher_options options) {
+  if (options.url.empty())
+    bad_field("url", "must not be empty");
+  if (options.ack_timeout.count() <= 0)
+    bad_field("ack_timeout", "must be positive");
+  if (options.create_stream && options.stream_name.empty())
+    bad_field("stream_name", "must be set when create_stream is on");
+  for (char c : options.stream_name) {
+    if (c <= ' ' || c == '.' || c == '*' || c == '>' || c == 0x7f)
+      bad_field("stream_name", "must not contain spaces, control characters, '.', '*' or '>'");
+  }
+  if (!options.token.empty() && !options.user.empty())
+    bad_field("token", "and user are exclusive");
+  if (options.source.empty())
+    bad_field("source", "must not be empty");
+  detail::subject_template::parse(options.subject_template);  // throws usage_error
+  return std::make_unique<nats_publisher>(std::move(options));
+}
+
+}  // namespace txoutbox::nats

@@ -1,0 +1,177 @@
+// The NATS publisher from the command line: nats://host:port[,nats://host:port] plus
+// --publisher-opt pairs.
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "txoutbox/error.hpp"
+#include "txoutbox/nats/publisher.hpp"
+
+namespace txoutbox::nats {
+
+namespace {
+
+[[noreturn]] void bad_option(const std::string& key, const std::string& what) {
+  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + what);
+}
+
+[[noreturn]] void bad_uri(const std::string& what) {
+  throw usage_error(
+      errc::malformed_input, "publisher",
+      "nats publisher URI must look like nats://host:port[,nats://host:port]: " + what);
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "true" || value == "1" || value == "yes" || value == "on")
+    return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off")
+    return false;
+  bad_option(key, "expected true or false, got '" + value + "'");
+}
+
+/// Reads a secret from a file; one trailing newline (\n or \r\n) is dropped. The error
+/// names the path, never the content.
+std::string read_secret_file(const std::string& key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    bad_option(key, "cannot read file '" + path + "'");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.ends_with("\n"))
+    text.pop_back();
+  if (text.ends_with("\r"))
+    text.pop_back();
+  if (text.empty())
+    bad_option(key, "file '" + path + "' is empty");
+  return text;
+}
+
+std::string read_secret_env(const std::string& key, const std::string& variable) {
+  const char* env = variable.empty() ? nullptr : std::getenv(variable.c_str());
+  if (env == nullptr || *env == '\0')
+    bad_option(key, "environment variable '" + variable + "' is not set or empty");
+  return env;
+}
+
+/// Checks one "nats://host[:port]"; the error never echoes a part after '@'.
+void check_server(std::string_view server) {
+  constexpr std::string_view scheme = "nats://";
+  if (!server.starts_with(scheme))
+    bad_uri("every server must start with nats://");
+  std::string_view rest = server.substr(scheme.size());
+  if (rest.ends_with("/"))
+    rest.remove_suffix(1);
+  if (rest.find('@') != std::string_view::npos)
+    bad_uri(
+        "credentials in the URI are refused (use --publisher-opt user, password-env, "
+        "token-env, ...)");
+  std::string_view host = rest;
+  std::string_view port;
+  if (rest.starts_with("[")) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos)
+      bad_uri("unclosed '[' in the host");
+    host = rest.substr(1, close - 1);
+    const auto after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (!after.starts_with(":"))
+        bad_uri("expected ':port' after ']'");
+      port = after.substr(1);
+    }
+  } else if (const auto colon = rest.find(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (port.empty())
+      bad_uri("empty port in '" + std::string(server) + "'");
+  }
+  if (host.empty())
+    bad_uri("the host is missing in '" + std::string(server) + "'");
+  for (char c : host) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != '_' &&
+        c != ':')
+      bad_uri("the host '" + std::string(host) + "' has a character that is not allowed");
+  }
+  if (!port.empty()) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
+      bad_uri("the port '" + std::string(port) + "' is not in 1..65535");
+  }
+}
+
+}  // namespace
+
+publisher_options parse_publisher_uri(std::string_view uri,
+                                      const std::map<std::string, std::string>& opts) {
+  if (uri.empty())
+    bad_uri("it is empty");
+  for (std::size_t pos = 0; pos <= uri.size();) {
+    const auto comma = std::min(uri.find(',', pos), uri.size());
+    check_server(uri.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  publisher_options o;
+  o.url = std::string(uri);
+
+  bool token_given = false;
+  bool password_given = false;
+  for (const auto& [key, value] : opts) {
+    if (key == "subject-template") {
+      o.subject_template = value;
+    } else if (key == "stream") {
+      o.stream_name = value;
+    } else if (key == "create-stream") {
+      o.create_stream = parse_bool(key, value);
+    } else if (key == "ack-timeout-ms") {
+      long long ms = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || ms <= 0 ||
+          ms > std::numeric_limits<std::int32_t>::max())
+        bad_option(key, "expected a positive number of milliseconds, got '" + value + "'");
+      o.ack_timeout = std::chrono::milliseconds(ms);
+    } else if (key == "source") {
+      if (value.empty())
+        bad_option(key, "must not be empty");
+      o.source = value;
+    } else if (key == "user") {
+      if (value.empty())
+        bad_option(key, "must not be empty");
+      o.user = value;
+    } else if (key == "token-env" || key == "token-file") {
+      if (token_given)
+        bad_option(key, "give the token once, through token-env or token-file");
+      token_given = true;
+      o.token = key == "token-env" ? read_secret_env(key, value) : read_secret_file(key, value);
+    } else if (key == "password-env" || key == "password-file") {
+      if (password_given)
+        bad_option(key, "give the password once, through password-env or password-file");
+      password_given = true;
+      o.password =
+          key == "password-env" ? read_secret_env(key, value) : read_secret_file(key, value);
+    } else if (key == "token" || key == "password") {
+      bad_option(key, "secrets are not taken on the command line: use " + key +
+                          "-env=VARIABLE or " + key + "-file=PATH");
+    } else {
+      bad_option(key,
+                 "unknown option for the nats publisher (known: subject-template, stream, "
+                 "create-stream, ack-timeout-ms, source, user, token-env, token-file, "
+                 "password-env, password-file)");
+    }
+  }
+  if (password_given && o.user.empty())
+    bad_option("user", "a password needs --publisher-opt user");
+  return o;
+}
+
+std::unique_ptr<txoutbox::publisher> make_publisher_from_uri(
+    std::string_view uri, const std::map<std::string, std::string>& opts) {
+  return make_publisher(parse_publisher_uri(uri, opts));
+}
+
+}  // namespace txoutbox::nats

@@ -1,0 +1,423 @@
+// The Redis Streams publisher: XADD per record over pooled hiredis connections, pipelined per
+// key-safe rounds.
+#include "txoutbox/redis/publisher.hpp"
+
+#include <hiredis/hiredis.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "txoutbox/error.hpp"
+
+namespace txoutbox::redis {
+
+namespace {
+
+constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
+constexpr const char* shut_down_reason = "publisher shut down";
+constexpr std::size_t max_idle_connections = 8;
+
+struct context_deleter {
+  void operator()(redisContext* c) const noexcept { redisFree(c); }
+};
+using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+
+struct reply_deleter {
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+/// RFC 3339 UTC with microseconds, e.g. 2026-11-21T10:00:00.123456Z (the created_at field).
+std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  const auto us = floor<microseconds>(tp);
+  const auto day = floor<days>(us);
+  const year_month_day ymd{day};
+  const hh_mm_ss<microseconds> hms{us - day};
+  std::array<char, 40> buf{};
+  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<long long>(hms.subseconds().count()));
+  return buf.data();
+}
+
+/// Appends `s` as a JSON string literal. Header values are valid UTF-8 without CR/LF/NUL
+/// (validated by the writers); other control characters are escaped as \u00XX.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 0xf]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+/// The `headers` field: a JSON object of strings ("{}" when there are none).
+std::string headers_json(const header_map& headers) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [name, value] : headers) {
+    if (!first)
+      out.push_back(',');
+    first = false;
+    append_json_string(out, name);
+    out.push_back(':');
+    append_json_string(out, value);
+  }
+  out.push_back('}');
+  return out;
+}
+
+/// True when an error reply describes the server's state rather than the command, so the
+/// same XADD may succeed later: loading, busy script, failover, read-only replica, out of
+/// memory, failing persistence, authentication or ACL (an operator fixes those), cluster
+/// redirects and a full client table.
+bool transient_error_reply(std::string_view text) {
+  static const std::set<std::string_view> codes{
+      "LOADING",     "BUSY",   "TRYAGAIN", "MASTERDOWN", "READONLY",
+      "CLUSTERDOWN", "OOM",    "MISCONF",  "NOREPLICAS", "NOAUTH",
+      "WRONGPASS",   "NOPERM", "MOVED",    "ASK",        "UNBLOCKED"};
+  const auto code = text.substr(0, text.find(' '));
+  if (codes.contains(code))
+    return true;
+  return text.starts_with("ERR max number of clients reached");
+}
+
+/// The XADD command of one record, as the argument strings hiredis sends.
+std::vector<std::string> xadd_args(const publisher_options& o, const outbox_record& rec) {
+  std::vector<std::string> args;
+  args.reserve(20);
+  args.emplace_back("XADD");
+  args.push_back(o.stream.empty() ? o.stream_prefix + rec.msg.aggregate_type : o.stream);
+  if (o.maxlen > 0) {
+    args.emplace_back("MAXLEN");
+    args.emplace_back("~");
+    args.push_back(std::to_string(o.maxlen));
+  }
+  args.emplace_back("*");
+  args.emplace_back("id");
+  args.push_back(rec.msg.id.to_string());
+  args.emplace_back("aggregatetype");
+  args.push_back(rec.msg.aggregate_type);
+  args.emplace_back("aggregateid");
+  args.push_back(rec.msg.aggregate_id);
+  args.emplace_back("type");
+  args.push_back(rec.msg.type);
+  args.emplace_back("payload");
+  args.push_back(rec.msg.payload);
+  args.emplace_back("headers");
+  args.push_back(headers_json(rec.msg.headers));
+  args.emplace_back("created_at");
+  args.push_back(format_rfc3339(rec.created_at));
+  return args;
+}
+
+/// Queues one command on the connection's output buffer (sent by the next redisGetReply).
+bool append_command(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> argvlen;
+  argv.reserve(args.size());
+  argvlen.reserve(args.size());
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    argvlen.push_back(a.size());
+  }
+  return redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), argvlen.data()) ==
+         REDIS_OK;
+}
+
+std::string context_error(const redisContext* c) {
+  if (c == nullptr)
+    return "cannot allocate a hiredis context";
+  return c->errstr[0] != '\0' ? std::string(c->errstr) : std::string("connection error");
+}
+
+/// Runs one command synchronously; throws transient_error when it fails in any way.
+/// `what` names the command for the error (never its arguments: AUTH carries secrets).
+reply_ptr run_command(redisContext* c, const std::vector<std::string>& args, const char* what) {
+  if (!append_command(c, args))
+    throw transient_error(std::string("redis: ") + what + " failed: " + context_error(c));
+  void* raw = nullptr;
+  if (redisGetReply(c, &raw) != REDIS_OK)
+    throw transient_error(std::string("redis: ") + what + " failed: " + context_error(c));
+  reply_ptr reply(static_cast<redisReply*>(raw));
+  if (reply->type == REDIS_REPLY_ERROR)
+    throw transient_error(std::string("redis: ") + what +
+                          " refused: " + std::string(reply->str, reply->len));
+  return reply;
+}
+
+/// Publishes over a pool of blocking hiredis connections. Thread-safe; see make_publisher().
+class redis_publisher final : public txoutbox::publisher {
+ public:
+  explicit redis_publisher(publisher_options options) : options_(std::move(options)) {}
+
+  std::vector<publish_result> publish(std::span<const outbox_record> batch) noexcept override {
+    std::vector<std::optional<publish_result>> results(batch.size());
+    try {
+      publish_rounds(batch, results);
+    } catch (const std::exception& e) {
+      fill_unresolved(results, publish_result::retry(e.what()));
+    } catch (...) {
+      fill_unresolved(results, publish_result::retry("unknown exception in redis publisher"));
+    }
+    std::vector<publish_result> out;
+    out.reserve(results.size());
+    for (auto& r : results)
+      out.push_back(r ? std::move(*r) : publish_result::retry(shut_down_reason));
+    return out;
+  }
+
+  bool flush(std::chrono::milliseconds /*timeout*/) noexcept override {
+    return true;  // an XADD reply means the server applied (and appended to its AOF) it
+  }
+
+  void shutdown(std::chrono::milliseconds /*timeout*/) noexcept override {
+    std::lock_guard lock(mutex_);
+    shut_down_ = true;
+    // Wakes any publish() blocked in connect handshake, send or receive; the owner frees
+    // the context after taking it out of busy_ under the same mutex.
+    for (redisContext* c : busy_)
+      ::shutdown(c->fd, SHUT_RDWR);
+    idle_.clear();
+  }
+
+ private:
+  static void fill_unresolved(std::vector<std::optional<publish_result>>& results,
+                              const publish_result& with) {
+    for (auto& r : results) {
+      if (!r)
+        r = with;
+    }
+  }
+
+  /// Takes an idle connection or makes one; registered in busy_ before any blocking call.
+  /// Returns null after shutdown(). Throws transient_error when the server is unreachable.
+  redisContext* acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (shut_down_)
+        return nullptr;
+      if (!idle_.empty()) {
+        redisContext* c = idle_.back().release();
+        idle_.pop_back();
+        busy_.insert(c);
+        return c;
+      }
+    }
+    const timeval tv = to_timeval(options_.connect_timeout);
+    redisContext* raw = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
+    if (raw == nullptr || raw->err != 0) {
+      const std::string why = context_error(raw);
+      if (raw != nullptr)
+        redisFree(raw);
+      throw transient_error("redis: cannot connect to " + options_.host + ":" +
+                            std::to_string(options_.port) + ": " + why);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (shut_down_) {
+        redisFree(raw);
+        return nullptr;
+      }
+      busy_.insert(raw);
+    }
+    try {
+      if (redisSetTimeout(raw, to_timeval(options_.command_timeout)) != REDIS_OK)
+        throw transient_error("redis: cannot set the command timeout: " + context_error(raw));
+      redisEnableKeepAlive(raw);
+      if (!options_.password.empty()) {
+        std::vector<std::string> auth{"AUTH"};
+        if (!options_.username.empty())
+          auth.push_back(options_.username);
+        auth.push_back(options_.password);
+        run_command(raw, auth, "AUTH");
+      }
+      if (options_.db != 0)
+        run_command(raw, {"SELECT", std::to_string(options_.db)}, "SELECT");
+    } catch (...) {
+      release(raw, false);
+      throw;
+    }
+    return raw;
+  }
+
+  /// Ends this publish()'s use of `c`: back to the pool when healthy, else freed.
+  void release(redisContext* c, bool healthy) noexcept {
+    context_ptr owned(c);
+    std::lock_guard lock(mutex_);
+    busy_.erase(c);
+    if (healthy && c->err == 0 && !shut_down_ && idle_.size() < max_idle_connections)
+      idle_.push_back(std::move(owned));
+  }
+
+  /// Sends the batch in rounds: each round pipelines the next unsent record of every key
+  /// still going, then reads all replies. A key has at most one record in flight, so a
+  /// failure of record k can never have k+1 applied behind it.
+  void publish_rounds(std::span<const outbox_record> batch,
+                      std::vector<std::optional<publish_result>>& results) {
+    // Records of each key in batch order; keys in order of first appearance.
+    std::vector<std::vector<std::size_t>> queues;
+    {
+      std::unordered_map<std::string_view, std::size_t> key_index;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto [it, fresh] = key_index.emplace(batch[i].msg.aggregate_id, queues.size());
+        if (fresh)
+          queues.emplace_back();
+        queues[it->second].push_back(i);
+      }
+    }
+    std::vector<std::size_t> cursor(queues.size(), 0);
+    std::vector<bool> failed(queues.size(), false);
+    const auto stop_key = [&](std::size_t q) {
+      failed[q] = true;
+      for (std::size_t k = cursor[q] + 1; k < queues[q].size(); ++k)
+        results[queues[q][k]] = publish_result::retry(not_sent_reason);
+    };
+
+    if (batch.empty())
+      return;
+    redisContext* c = acquire();
+    if (c == nullptr)
+      return;  // shut down: unresolved records become retry
+    bool healthy = true;
+    try {
+      std::vector<std::size_t> round;  // queue numbers with a record in flight
+      while (healthy) {
+        round.clear();
+        for (std::size_t q = 0; q < queues.size(); ++q) {
+          if (!failed[q] && cursor[q] < queues[q].size())
+            round.push_back(q);
+        }
+        if (round.empty())
+          break;
+        for (std::size_t q : round) {
+          if (!append_command(c, xadd_args(options_, batch[queues[q][cursor[q]]]))) {
+            healthy = false;
+            break;
+          }
+        }
+        if (!healthy)
+          break;
+        for (std::size_t q : round) {
+          const std::size_t index = queues[q][cursor[q]];
+          void* raw = nullptr;
+          if (redisGetReply(c, &raw) != REDIS_OK) {
+            healthy = false;  // this reply and the rest of the round: outcome unknown
+            break;
+          }
+          reply_ptr reply(static_cast<redisReply*>(raw));
+          if (reply->type == REDIS_REPLY_ERROR) {
+            std::string text(reply->str, reply->len);
+            results[index] = transient_error_reply(text) ? publish_result::retry("redis: " + text)
+                                                         : publish_result::reject("redis: " + text);
+            stop_key(q);
+          } else {
+            results[index] = publish_result::ok();
+            ++cursor[q];
+          }
+        }
+      }
+    } catch (...) {
+      release(c, false);
+      throw;
+    }
+    if (!healthy) {
+      const bool stopped = is_shut_down();
+      const std::string why =
+          stopped ? std::string(shut_down_reason) : "redis: connection lost: " + context_error(c);
+      release(c, false);
+      // Every record not yet settled: the first of each key may or may not have been
+      // applied (a duplicate at most), the rest were never sent.
+      for (std::size_t q = 0; q < queues.size(); ++q) {
+        if (failed[q] || cursor[q] >= queues[q].size())
+          continue;
+        results[queues[q][cursor[q]]] = publish_result::retry(why);
+        stop_key(q);
+      }
+      return;
+    }
+    release(c, true);
+  }
+
+  bool is_shut_down() {
+    std::lock_guard lock(mutex_);
+    return shut_down_;
+  }
+
+  const publisher_options options_;
+  std::mutex mutex_;  ///< guards everything below
+  std::vector<context_ptr> idle_;
+  std::set<redisContext*> busy_;  ///< contexts inside a publish(); shutdown() shuts their sockets
+  bool shut_down_ = false;
+};
+
+[[noreturn]] void bad_field(const std::string& field, const std::string& what) {
+  throw usage_error(errc::invalid_argument, field, "redis publisher: " + field + " " + what);
+}
+
+}  // namespace
+
+std::unique_ptr<txoutbox::publisher> make_publisher(publisher_options options) {
+  if (options.host.empty())
+    bad_field("host", "must not be empty");
+  if (options.port < 1 || options.port > 65535)
+    bad_field("port", "must be in 1..65535, got " + std::to_string(options.port));
+  if (options.db < 0)
+    bad_field("db", "must not be negative");
+  if (!options.username.empty() && options.password.empty())
+    bad_field("username", "needs a password");
+  if (options.connect_timeout.count() <= 0)
+    bad_field("connect_timeout", "must be positive");
+  if (options.command_timeout.count() <= 0)
+    bad_field("command_timeout", "must be positive");
+  return std::make_unique<redis_publisher>(std::move(options));
+}
+
+}  // namespace txoutbox::redis

@@ -1,0 +1,184 @@
+// The Redis publisher from the command line: redis://[user@]host:port[/db] plus --publisher-opt
+// pairs.
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "txoutbox/error.hpp"
+#include "txoutbox/redis/publisher.hpp"
+
+namespace txoutbox::redis {
+
+namespace {
+
+constexpr const char* uri_shape = "redis://[user@]host[:port][/db]";
+
+[[noreturn]] void bad_option(const std::string& key, const std::string& what) {
+  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + what);
+}
+
+[[noreturn]] void bad_uri(const std::string& what) {
+  throw usage_error(errc::malformed_input, "publisher",
+                    std::string("redis publisher URI must look like ") + uri_shape + ": " + what);
+}
+
+/// A decimal in [lo, hi], or nullopt.
+std::optional<long long> parse_number(std::string_view text, long long lo, long long hi) {
+  long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < lo ||
+      value > hi)
+    return std::nullopt;
+  return value;
+}
+
+std::chrono::milliseconds parse_ms(const std::string& key, const std::string& value) {
+  const auto ms = parse_number(value, 1, std::numeric_limits<std::int32_t>::max());
+  if (!ms)
+    bad_option(key, "expected a positive number of milliseconds, got '" + value + "'");
+  return std::chrono::milliseconds(*ms);
+}
+
+/// Reads a secret from a file; one trailing newline (\n or \r\n) is dropped. The error
+/// names the path, never the content.
+std::string read_secret_file(const std::string& key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    bad_option(key, "cannot read file '" + path + "'");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.ends_with("\n"))
+    text.pop_back();
+  if (text.ends_with("\r"))
+    text.pop_back();
+  if (text.empty())
+    bad_option(key, "file '" + path + "' is empty");
+  return text;
+}
+
+std::string read_secret_env(const std::string& key, const std::string& variable) {
+  const char* env = variable.empty() ? nullptr : std::getenv(variable.c_str());
+  if (env == nullptr || *env == '\0')
+    bad_option(key, "environment variable '" + variable + "' is not set or empty");
+  return env;
+}
+
+}  // namespace
+
+publisher_options parse_publisher_uri(std::string_view uri,
+                                      const std::map<std::string, std::string>& opts) {
+  constexpr std::string_view scheme = "redis://";
+  if (!uri.starts_with(scheme))
+    bad_uri("it does not start with redis://");
+  std::string_view rest = uri.substr(scheme.size());
+  publisher_options o;
+
+  // Never echo the authority back: it could hold a password.
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view user = rest.substr(0, at);
+    if (user.find(':') != std::string_view::npos)
+      bad_uri(
+          "a password in the URI is refused (use --publisher-opt password-env or "
+          "password-file)");
+    if (user.empty())
+      bad_uri("empty user name before '@'");
+    o.username = std::string(user);
+    rest = rest.substr(at + 1);
+  }
+  std::string_view authority = rest;
+  std::string_view path;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    authority = rest.substr(0, slash);
+    path = rest.substr(slash + 1);
+  }
+  if (authority.find_first_of("?#") != std::string_view::npos ||
+      path.find_first_of("?#/") != std::string_view::npos)
+    bad_uri("query strings and fragments are not supported (use --publisher-opt)");
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.starts_with("[")) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos)
+      bad_uri("unclosed '[' in the host");
+    host = authority.substr(1, close - 1);
+    const auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (!after.starts_with(":"))
+        bad_uri("expected ':port' after ']'");
+      port = after.substr(1);
+    }
+  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty())
+    bad_uri("the host is missing");
+  for (char c : host) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != '_' &&
+        c != ':')
+      bad_uri("the host '" + std::string(host) + "' has a character that is not allowed");
+  }
+  o.host = std::string(host);
+  if (!port.empty() || authority.ends_with(":")) {
+    const auto p = parse_number(port, 1, 65535);
+    if (!p)
+      bad_uri("the port '" + std::string(port) + "' is not in 1..65535");
+    o.port = static_cast<int>(*p);
+  }
+  if (!path.empty()) {
+    const auto db = parse_number(path, 0, std::numeric_limits<int>::max());
+    if (!db)
+      bad_uri("the database '" + std::string(path) + "' is not a number");
+    o.db = static_cast<int>(*db);
+  }
+
+  bool password_given = false;
+  for (const auto& [key, value] : opts) {
+    if (key == "stream-prefix") {
+      o.stream_prefix = value;
+    } else if (key == "stream") {
+      if (value.empty())
+        bad_option(key, "must not be empty");
+      o.stream = value;
+    } else if (key == "maxlen") {
+      const auto n = parse_number(value, 0, std::numeric_limits<long long>::max());
+      if (!n)
+        bad_option(key, "expected a number of entries (0 = unbounded), got '" + value + "'");
+      o.maxlen = static_cast<std::size_t>(*n);
+    } else if (key == "connect-timeout-ms") {
+      o.connect_timeout = parse_ms(key, value);
+    } else if (key == "command-timeout-ms") {
+      o.command_timeout = parse_ms(key, value);
+    } else if (key == "password-env" || key == "password-file") {
+      if (password_given)
+        bad_option(key, "give the password once, through password-env or password-file");
+      password_given = true;
+      o.password =
+          key == "password-env" ? read_secret_env(key, value) : read_secret_file(key, value);
+    } else if (key == "password") {
+      bad_option(key,
+                 "secrets are not taken on the command line: use password-env=VARIABLE or "
+                 "password-file=PATH");
+    } else {
+      bad_option(key,
+                 "unknown option for the redis publisher (known: stream-prefix, stream, maxlen, "
+                 "connect-timeout-ms, command-timeout-ms, password-env, password-file)");
+    }
+  }
+  if (!o.username.empty() && o.password.empty())
+    bad_uri("a user name needs a password (--publisher-opt password-env or password-file)");
+  return o;
+}
+
+std::unique_ptr<txoutbox::publisher> make_publisher_from_uri(
+    std::string_view uri, const std::map<std::string, std::string>& opts) {
+  return make_publisher(parse_publisher_uri(uri, opts));
+}
+
+}  // namespace txoutbox::redis
