@@ -1,0 +1,176 @@
+// The Kafka publisher from the command line: kafka://host:port[,...] plus --publisher-opt pairs.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "kafka/secrets.hpp"
+#include "txoutbox/error.hpp"
+#include "txoutbox/kafka/publisher.hpp"
+
+namespace txoutbox::kafka {
+
+namespace {
+
+[[noreturn]] void bad_option(const std::string& key, const std::string& what) {
+  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + what);
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "true" || value == "1" || value == "yes" || value == "on")
+    return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off")
+    return false;
+  bad_option(key, "expected true or false, got '" + value + "'");
+}
+
+/// One "host:port" or "[v6]:port" of the bootstrap list.
+bool valid_host_port(std::string_view hp) {
+  std::string_view host;
+  std::string_view port;
+  if (hp.starts_with("[")) {
+    const auto close = hp.find(']');
+    if (close == std::string_view::npos || close + 1 >= hp.size() || hp[close + 1] != ':')
+      return false;
+    host = hp.substr(1, close - 1);
+    port = hp.substr(close + 2);
+  } else {
+    const auto colon = hp.rfind(':');
+    if (colon == std::string_view::npos)
+      return false;
+    host = hp.substr(0, colon);
+    port = hp.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos)
+      return false;  // an IPv6 address needs brackets
+  }
+  if (host.empty() || port.empty())
+    return false;
+  for (char c : host) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != '_' &&
+        c != ':')
+      return false;
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  return ec == std::errc() && end == port.data() + port.size() && value >= 1 && value <= 65535;
+}
+
+/// Reads a secret from a file; one trailing newline (\n or \r\n) is dropped. The error
+/// names the path, never the content.
+std::string read_secret_file(const std::string& key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    bad_option(key, "cannot read file '" + path + "'");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.ends_with("\n"))
+    text.pop_back();
+  if (text.ends_with("\r"))
+    text.pop_back();
+  if (text.empty())
+    bad_option(key, "file '" + path + "' is empty");
+  return text;
+}
+
+}  // namespace
+
+publisher_options parse_publisher_uri(std::string_view uri,
+                                      const std::map<std::string, std::string>& opts) {
+  constexpr std::string_view scheme = "kafka://";
+  if (!uri.starts_with(scheme)) {
+    throw usage_error(errc::malformed_input, "publisher",
+                      "kafka publisher URI must look like kafka://host:port[,host:port], got '" +
+                          std::string(uri) + "'");
+  }
+  std::string_view servers = uri.substr(scheme.size());
+  if (servers.ends_with("/"))
+    servers.remove_suffix(1);
+  if (servers.empty() || servers.find_first_of("/?#@") != std::string_view::npos) {
+    throw usage_error(errc::malformed_input, "publisher",
+                      "kafka publisher URI must look like kafka://host:port[,host:port], got '" +
+                          std::string(uri) + "'");
+  }
+  std::size_t pos = 0;
+  while (pos <= servers.size()) {
+    const auto comma = std::min(servers.find(',', pos), servers.size());
+    const auto hp = servers.substr(pos, comma - pos);
+    if (!valid_host_port(hp)) {
+      throw usage_error(errc::malformed_input, "publisher",
+                        "kafka publisher URI: '" + std::string(hp) + "' is not host:port (in '" +
+                            std::string(uri) + "')");
+    }
+    pos = comma + 1;
+  }
+
+  publisher_options o;
+  o.bootstrap_servers = std::string(servers);
+  std::set<std::string> property_sources;  // librdkafka keys already set, to refuse a clash
+  const auto set_property = [&](const std::string& opt, const std::string& name,
+                                std::string value) {
+    if (name.empty())
+      bad_option(opt, "needs a librdkafka property name after 'property.'");
+    if (!property_sources.insert(name).second)
+      bad_option(opt, "property '" + name + "' is given more than once");
+    o.properties[name] = std::move(value);
+  };
+
+  for (const auto& [key, value] : opts) {
+    if (key == "topic") {
+      o.topic = value;
+    } else if (key == "topic-prefix") {
+      o.topic_prefix = value;
+    } else if (key.starts_with("topic-map.")) {
+      const std::string type = key.substr(10);
+      if (type.empty())
+        bad_option(key, "needs an aggregate type after 'topic-map.'");
+      o.topic_map[type] = value;
+    } else if (key == "java-partitioner") {
+      o.java_compatible_partitioner = parse_bool(key, value);
+    } else if (key == "source") {
+      if (value.empty())
+        bad_option(key, "must not be empty");
+      o.source = value;
+    } else if (key == "delivery-timeout-ms") {
+      long long ms = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size() || ms <= 0 || ms > INT32_MAX)
+        bad_option(key, "expected a positive number of milliseconds, got '" + value + "'");
+      o.delivery_timeout = std::chrono::milliseconds(ms);
+    } else if (key.starts_with("property.")) {
+      const std::string name = key.substr(9);
+      if (name.ends_with("-env")) {
+        const std::string prop = name.substr(0, name.size() - 4);
+        const char* env = value.empty() ? nullptr : std::getenv(value.c_str());
+        if (env == nullptr || *env == '\0')
+          bad_option(key, "environment variable '" + value + "' is not set or empty");
+        set_property(key, prop, env);
+      } else if (name.ends_with("-file")) {
+        const std::string prop = name.substr(0, name.size() - 5);
+        set_property(key, prop, read_secret_file(key, value));
+      } else {
+        if (detail::is_secret_property(name)) {
+          bad_option(key, "secrets are not taken on the command line: use property." + name +
+                              "-env=VARIABLE or property." + name + "-file=PATH");
+        }
+        set_property(key, name, value);
+      }
+    } else {
+      bad_option(key,
+                 "unknown option for the kafka publisher (known: topic, topic-prefix, "
+                 "topic-map.<aggregatetype>, java-partitioner, source, delivery-timeout-ms, "
+                 "property.<librdkafka key>[-env|-file])");
+    }
+  }
+  return o;
+}
+
+std::unique_ptr<txoutbox::publisher> make_publisher_from_uri(
+    std::string_view uri, const std::map<std::string, std::string>& opts) {
+  return make_publisher(parse_publisher_uri(uri, opts));
+}
+
+}  // namespace txoutbox::kafka
