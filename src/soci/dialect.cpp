@@ -1,16 +1,56 @@
-// Chooses the dialect from SOCI's backend name; shared schema resolution.
+// Chooses the dialect from SOCI's backend name; shared schema resolution and defaults.
 #include "dialect.hpp"
 
-#include <soci/session.h>
+#include <soci/soci.h>
+
+#include <cstdint>
 
 #include "txoutbox/identifier.hpp"
 
 namespace txoutbox::soci::detail {
 
+std::string dialect::session_schema(::soci::session& session) const {
+  (void)session;
+  return default_schema();
+}
+
+std::string dialect::target_schema(const std::string& target) const {
+  (void)target;
+  return default_schema();
+}
+
+std::string dialect::version_table_ddl(const std::string& table) const {
+  return "CREATE TABLE IF NOT EXISTS " + table +
+         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, "
+         "applied_at BIGINT NOT NULL DEFAULT (" +
+         now_ms() + "))";
+}
+
+long long migration_lock_key(std::string_view schema) {
+  std::uint64_t hash = 14695981039346656037ull;
+  auto mix = [&hash](std::string_view text) {
+    for (const char c : text) {
+      hash ^= static_cast<unsigned char>(c);
+      hash *= 1099511628211ull;
+    }
+  };
+  mix("txoutbox.migrate:");
+  mix(schema);
+  return static_cast<long long>(hash);
+}
+
 const dialect* dialect_for_scheme(std::string_view scheme) {
 #ifdef TXOUTBOX_SOCI_HAVE_SQLITE3
   if (scheme == "sqlite" || scheme == "sqlite3")
     return &sqlite_dialect();
+#endif
+#ifdef TXOUTBOX_SOCI_HAVE_MYSQL
+  if (scheme == "mysql" || scheme == "mariadb")
+    return &mysql_dialect();
+#endif
+#ifdef TXOUTBOX_SOCI_HAVE_POSTGRESQL
+  if (scheme == "postgresql" || scheme == "postgres")
+    return &postgresql_dialect();
 #endif
   (void)scheme;
   return nullptr;
@@ -25,12 +65,27 @@ const dialect& dialect_for(::soci::session& session) {
   if (name == "sqlite3")
     return sqlite_dialect();
 #endif
+#ifdef TXOUTBOX_SOCI_HAVE_MYSQL
+  if (name == "mysql")
+    return mysql_dialect();
+#endif
+#ifdef TXOUTBOX_SOCI_HAVE_POSTGRESQL
+  if (name == "postgresql")
+    return postgresql_dialect();
+#endif
   throw usage_error(errc::invalid_argument, "session",
                     "session: SOCI backend \"" + name + "\" is not supported by this build");
 }
 
-std::string resolve_schema(const dialect& d, const std::string& requested) {
-  auto schema = requested.empty() ? d.default_schema() : requested;
+std::string resolve_schema(const dialect& d, const std::string& requested,
+                           ::soci::session* session) {
+  auto schema = requested;
+  if (schema.empty())
+    schema = session != nullptr ? d.session_schema(*session) : d.default_schema();
+  if (schema.empty()) {
+    throw usage_error(errc::invalid_argument, "schema",
+                      "schema: none given and the connection has no current database");
+  }
   check_identifier(schema, "schema");
   return schema;
 }

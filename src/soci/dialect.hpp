@@ -43,8 +43,16 @@ class dialect {
   virtual std::string_view backend() const noexcept = 0;
   /// The embedded migrations of this dialect, in apply order.
   virtual std::span<const txoutbox::detail::migration_file> migrations() const = 0;
-  /// The schema used when the options leave it empty.
+  /// The schema used when the options leave it empty; "" when it depends on the
+  /// connection (MariaDB: the current database, see session_schema / target_schema).
   virtual std::string default_schema() const = 0;
+  /// The default schema for work on `session` (MariaDB: SELECT DATABASE()).
+  virtual std::string session_schema(::soci::session& session) const;
+  /// The default schema for a store on `target` (MariaDB: the URL's database).
+  virtual std::string target_schema(const std::string& target) const;
+  /// The SOCI connect string for the URL text after "<scheme>:"; usage_error naming "url"
+  /// when it is malformed.
+  virtual std::string make_target(std::string_view rest) const = 0;
   /// The partition count used when migrate_options::partitions is 0.
   virtual std::uint32_t default_partitions() const noexcept = 0;
   /// `identifier` (already validated) quoted for this dialect.
@@ -66,9 +74,24 @@ class dialect {
   virtual bool writer_sets_partition() const noexcept = 0;
   /// Most rows per multi-row INSERT (bound parameters per row: 8).
   virtual std::size_t max_rows_per_insert() const noexcept = 0;
+  /// Bytes of bound values per multi-row INSERT before the writer starts a new statement
+  /// (0: no cap). MariaDB: SOCI splices the values into the text, bounded by
+  /// max_allowed_packet.
+  virtual std::size_t max_bytes_per_insert() const noexcept { return 0; }
+  /// A statement queued after the writer's INSERT in the same transaction, with one
+  /// parameter (:ch, the channel), or "" (PostgreSQL: pg_notify so LISTENing relays wake).
+  virtual std::string notify_sql() const { return {}; }
+  /// The NOTIFY channel of `schema` (the libpqxx backend's channel: the relays interoperate).
+  virtual std::string notify_channel(const std::string& schema) const { return schema; }
   /// The inbox INSERT for (consumer, message_id), two parameters; its affected-row count
-  /// is 1 for a new pair and 0 for a duplicate.
+  /// is 1 for a new pair and 0 for a duplicate, or a duplicate makes it throw an error that
+  /// is_duplicate_key() recognises (MariaDB: 1062, which leaves the transaction usable).
   virtual std::string inbox_insert(const std::string& table) const = 0;
+  /// Whether `e` (thrown by inbox_insert) is a duplicate-key violation.
+  virtual bool is_duplicate_key(const std::exception& e) const noexcept {
+    (void)e;
+    return false;
+  }
   /// Deletes at most :lim rows older than :age seconds (parameters :age, :lim).
   virtual std::string inbox_purge(const std::string& table) const = 0;
 
@@ -83,8 +106,23 @@ class dialect {
   /// How many of `names` exist as tables in `schema`.
   virtual std::size_t count_tables(::soci::session& session, const std::string& schema,
                                    std::span<const std::string_view> names) const = 0;
-  /// Per-database setup before migrating (SQLite: WAL journal mode). Outside a transaction.
-  virtual void before_migrate(::soci::session& session) const = 0;
+  /// Per-database setup before migrating, outside a transaction (SQLite: WAL journal mode;
+  /// MariaDB: GET_LOCK, CREATE DATABASE; PostgreSQL: CREATE SCHEMA).
+  virtual void before_migrate(::soci::session& session, const std::string& schema) const = 0;
+  /// Serialises migrations of `schema`, first thing in each migration transaction
+  /// (PostgreSQL: pg_advisory_xact_lock with the libpqxx backend's key). Default: nothing
+  /// (SQLite's BEGIN IMMEDIATE already serialises).
+  virtual void lock_migrations(::soci::session& session, const std::string& schema) const {
+    (void)session;
+    (void)schema;
+  }
+  /// Undoes before_migrate's session state (MariaDB: RELEASE_LOCK). Never throws.
+  virtual void after_migrate(::soci::session& session, const std::string& schema) const noexcept {
+    (void)session;
+    (void)schema;
+  }
+  /// CREATE TABLE IF NOT EXISTS for the migration version table `table`.
+  virtual std::string version_table_ddl(const std::string& table) const;
 
   /// Opens a session for the store. `target` is the URL without its scheme.
   virtual std::unique_ptr<::soci::session> open(const std::string& target,
@@ -103,11 +141,23 @@ const dialect& dialect_for(::soci::session& session);
 /// or not built.
 const dialect* dialect_for_scheme(std::string_view scheme);
 
-/// The schema `requested`, or the dialect's default when empty; validated (usage_error).
-std::string resolve_schema(const dialect& d, const std::string& requested);
+/// The schema `requested`, or the dialect's default when empty (asked of `session` when
+/// given); validated (usage_error naming "schema").
+std::string resolve_schema(const dialect& d, const std::string& requested,
+                           ::soci::session* session = nullptr);
 
 #ifdef TXOUTBOX_SOCI_HAVE_SQLITE3
 const dialect& sqlite_dialect();
 #endif
+#ifdef TXOUTBOX_SOCI_HAVE_MYSQL
+const dialect& mysql_dialect();
+#endif
+#ifdef TXOUTBOX_SOCI_HAVE_POSTGRESQL
+const dialect& postgresql_dialect();
+#endif
+
+/// FNV-1a 64 of "txoutbox.migrate:" + schema: the migration lock key shared with the
+/// libpqxx backend (src/postgres/migrate.cpp), so both serialise on one schema.
+long long migration_lock_key(std::string_view schema);
 
 }  // namespace txoutbox::soci::detail

@@ -84,7 +84,8 @@ class sqlite_dialect_impl final : public dialect {
     return found;
   }
 
-  void before_migrate(::soci::session& session) const override {
+  void before_migrate(::soci::session& session, const std::string& schema) const override {
+    (void)schema;
     // Persistent in the file: readers never block the writer and vice versa.
     std::string mode;
     session << "PRAGMA journal_mode = WAL", ::soci::into(mode);
@@ -99,6 +100,18 @@ class sqlite_dialect_impl final : public dialect {
     *session << "PRAGMA journal_mode = WAL", ::soci::into(mode);
     *session << "PRAGMA synchronous = NORMAL";
     return session;
+  }
+
+  std::string make_target(std::string_view rest) const override {
+    std::string target(rest);
+    if (target.starts_with("//"))
+      target = target.substr(2);
+    if (target.empty() || target == ":memory:" || target.find('=') != std::string::npos ||
+        target.find('\0') != std::string::npos) {
+      throw usage_error(errc::invalid_argument, "url",
+                        "url: sqlite:PATH needs a file path without '=' (not :memory:)");
+    }
+    return target;
   }
 
   std::string redact(const std::string& target) const override { return target; }

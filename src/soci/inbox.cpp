@@ -1,4 +1,5 @@
-// The SOCI inbox: an insert-if-new in the consumer's transaction (SQLite: INSERT OR IGNORE).
+// The SOCI inbox: an insert-if-new in the consumer's transaction (SQLite: INSERT OR IGNORE,
+// PostgreSQL: ON CONFLICT DO NOTHING, MariaDB: INSERT and duplicate key 1062).
 #include "txoutbox/soci/inbox.hpp"
 
 #include <soci/soci.h>
@@ -37,12 +38,21 @@ bool inbox::first_time(::soci::session& session, std::string_view consumer,
   check_text(consumer, "consumer");
   check_text(message_id, "message_id");
   const auto& d = detail::dialect_for(session);
-  const auto table = d.table(detail::resolve_schema(d, options_.schema), "outbox_inbox");
+  const auto table = d.table(detail::resolve_schema(d, options_.schema, &session), "outbox_inbox");
   const std::string c(consumer);
   const std::string m(message_id);
-  ::soci::statement st = (session.prepare << d.inbox_insert(table), ::soci::use(c), ::soci::use(m));
-  st.execute(true);
-  return st.get_affected_rows() == 1;
+  try {
+    ::soci::statement st =
+        (session.prepare << d.inbox_insert(table), ::soci::use(c), ::soci::use(m));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+  } catch (const ::soci::soci_error& e) {
+    // MariaDB: a plain INSERT whose duplicate (1062) leaves the transaction usable; a
+    // concurrent duplicate first waits on the row lock of the first, uncommitted insert.
+    if (d.is_duplicate_key(e))
+      return false;
+    throw;
+  }
 }
 
 std::size_t inbox::purge_older_than(::soci::session& session, std::chrono::seconds age,
@@ -52,7 +62,7 @@ std::size_t inbox::purge_older_than(::soci::session& session, std::chrono::secon
   if (limit == 0)
     return 0;
   const auto& d = detail::dialect_for(session);
-  const auto table = d.table(detail::resolve_schema(d, options_.schema), "outbox_inbox");
+  const auto table = d.table(detail::resolve_schema(d, options_.schema, &session), "outbox_inbox");
   const long long age_s = age.count();
   const long long lim = static_cast<long long>(std::min<std::size_t>(
       limit, static_cast<std::size_t>(std::numeric_limits<long long>::max())));

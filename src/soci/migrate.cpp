@@ -56,6 +56,34 @@ void verify(const detail::dialect& d, ::soci::session& session, const std::strin
   }
 }
 
+/// `statement` without its whole-line comments: SOCI's MariaDB and PostgreSQL backends read
+/// ":word" as a bind parameter even inside a comment. The checksum still covers the file.
+std::string without_comment_lines(const std::string& statement) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < statement.size()) {
+    auto end = statement.find('\n', pos);
+    if (end == std::string::npos)
+      end = statement.size();
+    const std::string_view line(statement.data() + pos, end - pos);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line.substr(first, 2) != "--") {
+      out.append(line);
+      out.push_back('\n');
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+/// Calls dialect::after_migrate on scope exit.
+struct migrate_scope {
+  const detail::dialect& d;
+  ::soci::session& session;
+  const std::string& schema;
+  ~migrate_scope() { d.after_migrate(session, schema); }
+};
+
 /// Rolls back on scope exit unless committed.
 struct write_scope {
   const detail::dialect& d;
@@ -83,7 +111,7 @@ struct write_scope {
 
 migrate_result migrate(::soci::session& session, const migrate_options& options) {
   const auto& d = detail::dialect_for(session);
-  const auto schema = detail::resolve_schema(d, options.schema);
+  const auto schema = detail::resolve_schema(d, options.schema, &session);
   const auto partitions = options.partitions == 0 ? d.default_partitions() : options.partitions;
   if (partitions > 4096) {
     throw usage_error(errc::invalid_argument, "partitions",
@@ -93,7 +121,8 @@ migrate_result migrate(::soci::session& session, const migrate_options& options)
     throw usage_error(errc::invalid_argument, "session",
                       "session: a transaction is open; migrate commits its own transactions");
   }
-  d.before_migrate(session);
+  d.before_migrate(session, schema);
+  const migrate_scope scope{d, session, schema};
   const auto version_table = d.table(schema, "outbox_schema_version");
   const auto files = d.migrations();
 
@@ -101,11 +130,10 @@ migrate_result migrate(::soci::session& session, const migrate_options& options)
   for (;;) {
     // The write lock (SQLite: BEGIN IMMEDIATE) serialises concurrent migrate() runs;
     // everything below is re-read under it.
+    // MariaDB commits DDL implicitly: there GET_LOCK (before_migrate) serialises instead.
     write_scope tx(d, session);
-    session << "CREATE TABLE IF NOT EXISTS " + version_table +
-                   " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, "
-                   "applied_at BIGINT NOT NULL DEFAULT (" +
-                   d.now_ms() + "))";
+    d.lock_migrations(session, schema);
+    session << d.version_table_ddl(version_table);
     const auto applied = read_applied(session, version_table);
     verify(d, session, schema, applied, partitions);
     const auto next =
@@ -121,7 +149,7 @@ migrate_result migrate(::soci::session& session, const migrate_options& options)
     // One statement per call: SOCI-SQLite silently runs only the first of several.
     for (const auto& statement : txoutbox::detail::split_statements(
              txoutbox::detail::render(next->sql, d.quote(schema), partitions))) {
-      session << statement;
+      session << without_comment_lines(statement);
     }
     const std::string name(next->name);
     const auto checksum = txoutbox::detail::migration_checksum(next->sql);
@@ -134,7 +162,7 @@ migrate_result migrate(::soci::session& session, const migrate_options& options)
 
 int schema_version(::soci::session& session, const std::string& schema) {
   const auto& d = detail::dialect_for(session);
-  const auto resolved = detail::resolve_schema(d, schema);
+  const auto resolved = detail::resolve_schema(d, schema, &session);
   const std::string_view names[] = {"outbox_schema_version"};
   if (d.count_tables(session, resolved, names) == 0)
     return 0;

@@ -229,7 +229,8 @@ class soci_store final : public store {
   soci_store(const detail::dialect& d, std::string target, store_options options)
       : dialect_(d),
         options_(std::move(options)),
-        schema_(detail::resolve_schema(d, options_.schema)),
+        schema_(detail::resolve_schema(
+            d, options_.schema.empty() ? d.target_schema(target) : options_.schema)),
         sql_(d, schema_),
         redacted_(d.redact(target)),
         pool_(d, std::move(target), options_.pool_size, options_.busy_timeout) {
@@ -622,29 +623,36 @@ class soci_store final : public store {
 
 }  // namespace
 
-std::shared_ptr<txoutbox::store> make_store(store_options options) {
-  const auto colon = options.url.find(':');
+namespace {
+
+/// The dialect and SOCI connect string of `url`.
+std::pair<const detail::dialect*, std::string> resolve_url(const std::string& url) {
+  const auto colon = url.find(':');
   if (colon == std::string::npos) {
-    throw usage_error(errc::malformed_input, "url",
-                      "url: expected sqlite:PATH (the scheme is missing)");
+    throw usage_error(
+        errc::malformed_input, "url",
+        "url: expected sqlite:PATH, mysql://... or postgresql://... (the scheme is missing)");
   }
-  const auto scheme = options.url.substr(0, colon);
+  const auto scheme = url.substr(0, colon);
   const auto* d = detail::dialect_for_scheme(scheme);
   if (d == nullptr) {
     throw usage_error(
         errc::invalid_argument, "url",
-        "url: scheme \"" + scheme + "\" is not supported by this build (sqlite:PATH)");
+        "url: scheme \"" + scheme +
+            "\" is not supported by this build (sqlite:PATH, mysql://..., postgresql://...)");
   }
-  auto target = options.url.substr(colon + 1);
-  if (d->backend() == "sqlite3") {
-    if (target.starts_with("//"))
-      target = target.substr(2);
-    if (target.empty() || target == ":memory:" || target.find('=') != std::string::npos ||
-        target.find('\0') != std::string::npos) {
-      throw usage_error(errc::invalid_argument, "url",
-                        "url: sqlite:PATH needs a file path without '=' (not :memory:)");
-    }
-  }
+  return {d, d->make_target(std::string_view(url).substr(colon + 1))};
+}
+
+}  // namespace
+
+connection_target parse_url(const std::string& url) {
+  auto [d, target] = resolve_url(url);
+  return connection_target{std::string(d->backend()), std::move(target)};
+}
+
+std::shared_ptr<txoutbox::store> make_store(store_options options) {
+  auto [d, target] = resolve_url(options.url);
   if (!options.schema.empty())
     detail::resolve_schema(*d, options.schema);
   if (options.pool_size == 0) {

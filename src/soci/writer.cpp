@@ -58,13 +58,30 @@ void require_transaction(const detail::dialect& d, ::soci::session& session) {
   }
 }
 
-/// Inserts `rows` with one statement per chunk of the dialect's row cap.
+/// Bytes one row adds to a statement's bound values.
+std::size_t row_bytes(const row_values& r) {
+  return r.id.size() + r.aggregate_type.size() + r.aggregate_id.size() + r.type.size() +
+         r.payload.size() + r.headers.size() + 64;
+}
+
+/// Inserts `rows` with one statement per chunk of the dialect's row (and byte) cap, then
+/// queues the dialect's notification once when `notify` (PostgreSQL: pg_notify).
 void insert_rows(const detail::dialect& d, ::soci::session& session, const std::string& schema,
-                 const std::deque<row_values>& rows) {
+                 const std::deque<row_values>& rows, bool notify) {
   const auto cap = d.max_rows_per_insert();
+  const auto byte_cap = d.max_bytes_per_insert();
   const bool with_partition = d.writer_sets_partition();
-  for (std::size_t begin = 0; begin < rows.size(); begin += cap) {
-    const auto count = std::min(cap, rows.size() - begin);
+  std::size_t count = 0;
+  for (std::size_t begin = 0; begin < rows.size(); begin += count) {
+    count = 0;
+    std::size_t bytes = 0;
+    while (begin + count < rows.size() && count < cap) {
+      const auto more = row_bytes(rows[begin + count]);
+      if (count > 0 && byte_cap != 0 && bytes + more > byte_cap)
+        break;
+      bytes += more;
+      ++count;
+    }
     ::soci::statement st(session);
     for (std::size_t i = begin; i < begin + count; ++i) {
       const auto& r = rows[i];
@@ -81,6 +98,11 @@ void insert_rows(const detail::dialect& d, ::soci::session& session, const std::
     st.alloc();
     st.prepare(insert_sql(d, schema, count));
     st.define_and_bind();
+    st.execute(true);
+  }
+  if (const auto sql = d.notify_sql(); notify && !sql.empty()) {
+    const auto channel = d.notify_channel(schema);
+    ::soci::statement st = (session.prepare << sql, ::soci::use(channel));
     st.execute(true);
   }
 }
@@ -111,7 +133,8 @@ message_id writer::enqueue(::soci::session& session, const message& msg) const {
   const auto id = msg.id.is_nil() ? message_id::generate() : msg.id;
   std::deque<row_values> rows;
   rows.push_back(values_of(msg, id));
-  insert_rows(d, session, detail::resolve_schema(d, options_.schema), rows);
+  insert_rows(d, session, detail::resolve_schema(d, options_.schema, &session), rows,
+              options_.notify);
   return id;
 }
 
@@ -137,7 +160,8 @@ std::vector<message_id> writer::enqueue(::soci::session& session,
     ids.push_back(msg.id.is_nil() ? message_id::generate() : msg.id);
     rows.push_back(values_of(msg, ids.back()));
   }
-  insert_rows(d, session, detail::resolve_schema(d, options_.schema), rows);
+  insert_rows(d, session, detail::resolve_schema(d, options_.schema, &session), rows,
+              options_.notify);
   return ids;
 }
 

@@ -29,9 +29,11 @@ class inbox {
   explicit inbox(inbox_options options = {});
 
   /// Inserts (consumer, message_id) and says whether the pair was new (SQLite:
-  /// INSERT OR IGNORE and the changed-row count). A concurrent transaction holding the
-  /// same pair makes this call wait (SQLite: on the session's busy timeout, for the
-  /// database write lock) until that one ends: false if it committed, true if it rolled
+  /// INSERT OR IGNORE and the changed-row count; PostgreSQL: ON CONFLICT DO NOTHING;
+  /// MariaDB: a plain INSERT whose duplicate-key error 1062 means "not new" and leaves the
+  /// transaction usable; keys there are byte-exact and at most 255 characters). A concurrent
+  /// transaction holding the same pair makes this call wait (SQLite: on the session's busy timeout,
+  /// for the database write lock) until that one ends: false if it committed, true if it rolled
   /// back. Throws usage_error when either string is empty or not clean UTF-8; database
   /// errors propagate unchanged as ::soci::soci_error.
   bool first_time(::soci::session& session, std::string_view consumer,

@@ -1,5 +1,4 @@
-// The SOCI relay store: the store SPI over SOCI sessions (SQLite now; MariaDB and
-// PostgreSQL slot in as dialects).
+// The SOCI relay store: the store SPI over SOCI sessions (SQLite, MariaDB, PostgreSQL).
 #pragma once
 
 #include <chrono>
@@ -15,6 +14,11 @@ struct store_options {
   /// `sqlite:PATH`: a database file, relative paths from the working directory. The file
   /// must have been migrated (txoutbox::soci::migrate). ":memory:" is refused (every pooled
   /// session would see its own empty database).
+  /// `mysql://user:password@host:port/database[?unix_socket=...&...]`: MariaDB; the
+  /// database is also the default schema. `postgresql://user:password@host:port/db[?...]`:
+  /// PostgreSQL (schema default "txoutbox", the libpqxx backend's tables and channel).
+  /// Query parameters pass through to the SOCI backend / libpq; user and password are
+  /// percent-decoded.
   std::string url{};
   /// Validated identifier; empty = the backend's default (see writer_options::schema).
   std::string schema{};
@@ -43,5 +47,17 @@ struct store_options {
 /// SQLITE_LOCKED are transient); messages carry the SQLite error name, never SOCI's text,
 /// which contains bound values. A failed session is dropped and reopened on the next call.
 std::shared_ptr<txoutbox::store> make_store(store_options options);
+
+/// What a store URL means to SOCI: the backend name ("sqlite3", "mysql", "postgresql")
+/// and its connect string (which holds the password, if any: never log it).
+struct connection_target {
+  std::string backend;
+  std::string connect;
+};
+
+/// Parses a store URL as make_store() does, so an application (or a test) can open its
+/// own ::soci::session on the store's database: `::soci::session s(t.backend, t.connect)`.
+/// usage_error naming "url" when malformed or not supported by this build.
+connection_target parse_url(const std::string& url);
 
 }  // namespace txoutbox::soci

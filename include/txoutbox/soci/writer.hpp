@@ -21,6 +21,13 @@ struct writer_options {
   /// PostgreSQL schema "txoutbox", MariaDB the session's current database.
   std::string schema{};
   validation_options validation{};  ///< payload and field size caps
+  /// PostgreSQL only: after the INSERT, `pg_notify('txoutbox_<schema>', '')` in the same
+  /// transaction (one more round trip per enqueue call; PostgreSQL sends one notification
+  /// per channel at commit), so LISTENing relays (the libpqxx store) wake at once instead of
+  /// at their next poll. Costs throughput under concurrent writers (the commit-time NOTIFY
+  /// lock is cluster-wide); turn it off when the relays' poll interval is latency enough.
+  /// Ignored by SQLite and MariaDB (their relays poll).
+  bool notify = true;
 };
 
 /// Writes messages into the outbox inside a transaction the caller owns, over SOCI.
@@ -33,10 +40,12 @@ struct writer_options {
 /// session untouched. Database errors propagate unchanged as ::soci::soci_error (their
 /// what() contains the bound values, i.e. the payload: do not log it whole).
 ///
-/// SQLite computes nothing itself: the INSERT carries the 32-bit partition hash of the
-/// aggregate id and the partition is taken modulo the count stored in the config table by
-/// a sub-select of the same statement, so the writer caches nothing and opens nothing.
-/// On SQLite write transactions should start with BEGIN IMMEDIATE (see
+/// The transaction check asks the native handle: sqlite3_get_autocommit, MariaDB's server
+/// status (SERVER_STATUS_IN_TRANS), PostgreSQL's PQtransactionStatus. MariaDB and
+/// PostgreSQL compute the partition in a generated column; SQLite computes nothing itself: the
+/// INSERT carries the 32-bit partition hash of the aggregate id and the partition is taken modulo
+/// the count stored in the config table by a sub-select of the same statement, so the writer caches
+/// nothing and opens nothing. On SQLite write transactions should start with BEGIN IMMEDIATE (see
 /// txoutbox::soci::write_transaction) so that concurrent writers wait on the busy timeout
 /// instead of failing with "database is locked".
 ///
@@ -52,7 +61,8 @@ class writer {
   message_id enqueue(::soci::session& session, const message& msg) const;
 
   /// Enqueues a batch with multi-row INSERTs (one statement per 1,000 rows, far below
-  /// SQLite's 32,766-parameter limit). Ids are returned in input order; sequence order
+  /// SQLite's 32,766 and the servers' 65,535-parameter limits; on MariaDB also per 4 MiB
+  /// of values, below max_allowed_packet). Ids are returned in input order; sequence order
   /// follows input order. An empty batch sends nothing. A usage_error names the offending
   /// message as "messages[i].<field>".
   std::vector<message_id> enqueue(::soci::session& session,

@@ -1,0 +1,250 @@
+// SOCI-PostgreSQL: the libpqxx backend's schema shared both ways, NOTIFY, inbox, migrations.
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <pqxx/pqxx>
+#include <thread>
+#include <vector>
+
+#include "server_support.hpp"
+#include "txoutbox/error.hpp"
+#include "txoutbox/partition.hpp"
+#include "txoutbox/postgres/migrate.hpp"
+#include "txoutbox/postgres/store.hpp"
+#include "txoutbox/postgres/writer.hpp"
+#include "txoutbox/soci/inbox.hpp"
+#include "txoutbox/soci/migrate.hpp"
+#include "txoutbox/soci/store.hpp"
+#include "txoutbox/soci/transaction.hpp"
+#include "txoutbox/soci/writer.hpp"
+#include "txoutbox/testing/wait.hpp"
+
+using txoutbox::testing::soci_server::kind;
+using txoutbox::testing::soci_server::make_message;
+using txoutbox::testing::soci_server::server_db;
+
+namespace {
+
+constexpr auto pg = kind::postgresql;
+
+/// Acquires partition `p` for `owner`, then claims and acknowledges one batch at a time
+/// until nothing is claimable; returns the ids in claim order. One key is claimable one row
+/// at a time (the head-of-line rule), so this is the key's publication order.
+std::vector<txoutbox::message_id> drain(txoutbox::store& store, const std::string& owner,
+                                        std::uint32_t p, std::vector<std::string>* headers = {}) {
+  const auto epoch = store.acquire(owner, p, std::chrono::seconds(30));
+  REQUIRE(epoch.has_value());
+  std::vector<txoutbox::message_id> order;
+  const std::uint32_t parts[] = {p};
+  for (int round = 0; round < 100; ++round) {
+    const auto claimed = store.claim(owner, parts, 100);
+    if (claimed.empty())
+      break;
+    REQUIRE(claimed[0].epoch == *epoch);
+    std::vector<txoutbox::outcome> outcomes;
+    for (const auto& r : claimed[0].records) {
+      order.push_back(r.msg.id);
+      if (headers != nullptr) {
+        for (const auto& [k, v] : r.msg.headers)
+          headers->push_back(k + "=" + v);
+      }
+      outcomes.push_back({.id = r.msg.id, .what = txoutbox::outcome::action::published});
+    }
+    REQUIRE(store.settle({.owner = owner, .partition = p, .epoch = *epoch}, outcomes));
+  }
+  return order;
+}
+
+}  // namespace
+
+TEST_CASE("soci postgresql url becomes a libpq conninfo", "[soci-pg][url]") {
+  const auto t =
+      txoutbox::soci::parse_url("postgresql://app:it's%20me@db:5433/orders?sslmode=disable");
+  REQUIRE(t.backend == "postgresql");
+  REQUIRE(t.connect ==
+          R"(host=db port=5433 dbname=orders user=app password='it\'s me' sslmode=disable)");
+}
+
+TEST_CASE("soci postgresql writer refuses a session with no open transaction",
+          "[soci-pg][writer]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  server_db db(pg);
+  auto s = db.open();
+  const txoutbox::soci::writer w({.schema = db.schema});
+  try {
+    w.enqueue(*s, make_message("k"));
+    FAIL("enqueue outside a transaction was accepted");
+  } catch (const txoutbox::usage_error& e) {
+    REQUIRE(e.code() == txoutbox::errc::no_transaction);
+  }
+  {
+    txoutbox::soci::write_transaction tx(*s);
+    w.enqueue(*s, make_message("k"));
+    tx.commit();
+  }
+  REQUIRE_THROWS_AS(w.enqueue(*s, make_message("k", 2)), txoutbox::usage_error);
+  REQUIRE(db.count("outbox") == 1);
+}
+
+TEST_CASE("soci postgresql rows written by the SOCI writer are claimed by the libpqxx store",
+          "[soci-pg][interop]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  constexpr std::uint32_t n = 4;
+  server_db db(pg, n);
+  auto s = db.open();
+  const txoutbox::soci::writer w({.schema = db.schema, .notify = false});
+  std::vector<txoutbox::message> batch;
+  for (int i = 0; i < 5; ++i)
+    batch.push_back(make_message("order-7", i));
+  batch[2].headers = {{"traceparent", "00-abc-01"}};
+  txoutbox::soci::write_transaction tx(*s);
+  const auto ids = w.enqueue(*s, batch);
+  tx.commit();
+
+  const auto pqxx_store =
+      txoutbox::postgres::make_store({.url = db.url, .schema = db.schema, .listen = false});
+  std::vector<std::string> headers;
+  const auto order =
+      drain(*pqxx_store, "pqxx-relay", txoutbox::partition_of("order-7", n), &headers);
+  // The head-of-line rule holds across backends: one key, in written order.
+  REQUIRE(order == ids);
+  REQUIRE(headers == std::vector<std::string>{"traceparent=00-abc-01"});
+  REQUIRE(db.count("outbox") == 0);
+}
+
+TEST_CASE("soci postgresql rows written by the libpqxx writer are claimed by the SOCI store",
+          "[soci-pg][interop]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  constexpr std::uint32_t n = 4;
+  server_db db(pg, n);
+  pqxx::connection conn(db.url);
+  const txoutbox::postgres::writer w({.schema = db.schema});
+  std::vector<txoutbox::message_id> ids;
+  {
+    pqxx::work tx(conn);
+    for (int i = 0; i < 3; ++i)
+      ids.push_back(w.enqueue(tx, make_message("order-9", i)));
+    tx.commit();
+  }
+  const auto soci_store = txoutbox::soci::make_store({.url = db.url, .schema = db.schema});
+  // The SOCI store computes nothing: the partition is the database's generated column.
+  REQUIRE(drain(*soci_store, "soci-relay", txoutbox::partition_of("order-9", n)) == ids);
+  REQUIRE(db.count("outbox") == 0);
+}
+
+TEST_CASE("soci postgresql migrations and libpqxx migrations agree on one schema",
+          "[soci-pg][migrate]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  {
+    server_db db(pg, 4);  // migrated through SOCI
+    pqxx::connection conn(db.url);
+    const auto again = txoutbox::postgres::migrate(conn, {.schema = db.schema, .partitions = 4});
+    REQUIRE(again.applied.empty());
+    REQUIRE(txoutbox::postgres::schema_version(conn, db.schema) == again.version);
+  }
+  {
+    server_db db(pg, 4, false);
+    pqxx::connection conn(db.url);
+    txoutbox::postgres::migrate(conn, {.schema = db.schema, .partitions = 4});
+    auto s = db.open();
+    REQUIRE(txoutbox::soci::migrate(*s, {.schema = db.schema, .partitions = 4}).applied.empty());
+    try {
+      txoutbox::soci::migrate(*s, {.schema = db.schema, .partitions = 8});
+      FAIL("a different partition count was accepted");
+    } catch (const txoutbox::error& e) {
+      REQUIRE(e.code() == txoutbox::errc::config_mismatch);
+    }
+  }
+}
+
+TEST_CASE("soci postgresql concurrent migrations apply each file once", "[soci-pg][migrate]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  server_db db(pg, 4, false);
+  std::vector<std::future<std::size_t>> runs;
+  for (int i = 0; i < 4; ++i) {
+    runs.push_back(std::async(std::launch::async, [&db] {
+      auto s = db.open();
+      return txoutbox::soci::migrate(*s, {.schema = db.schema, .partitions = 4}).applied.size();
+    }));
+  }
+  std::size_t applied = 0;
+  for (auto& r : runs)
+    applied += r.get();
+  REQUIRE(applied == 1);
+  REQUIRE(db.count("outbox_lease") == 4);
+}
+
+TEST_CASE("soci postgresql writer notifies the libpqxx channel at commit only",
+          "[soci-pg][notify]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  server_db db(pg);
+  pqxx::connection listener(db.url);
+  struct receiver final : pqxx::notification_receiver {
+    receiver(pqxx::connection_base& c, const std::string& channel)
+        : pqxx::notification_receiver(c, channel) {}
+    void operator()(const std::string&, int) override { ++count; }
+    int count = 0;
+  };
+  receiver r(listener, "txoutbox_" + db.schema);
+  auto s = db.open();
+  const txoutbox::soci::writer w({.schema = db.schema});
+  {
+    txoutbox::soci::write_transaction tx(*s);
+    w.enqueue(*s, make_message("k", 1));
+    w.enqueue(*s, make_message("k", 2));
+    tx.rollback();
+  }
+  {
+    txoutbox::soci::write_transaction tx(*s);
+    w.enqueue(*s, make_message("k", 3));
+    w.enqueue(*s, make_message("k", 4));
+    listener.get_notifs();
+    REQUIRE(r.count == 0);  // nothing before the commit
+    tx.commit();
+  }
+  REQUIRE(txoutbox::testing::wait_until([&] {
+    listener.await_notification(0, 50'000);
+    return r.count > 0;
+  }));
+  // One notification per transaction (identical ones fold), none for the rolled-back one.
+  listener.await_notification(0, 200'000);
+  REQUIRE(r.count == 1);
+}
+
+TEST_CASE("soci postgresql inbox says first time once and a duplicate waits for the first",
+          "[soci-pg][inbox]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  server_db db(pg);
+  const txoutbox::soci::inbox inbox({.schema = db.schema});
+  auto first = db.open();
+  txoutbox::soci::write_transaction tx(*first);
+  REQUIRE(inbox.first_time(*first, "billing", "m-1"));
+  REQUIRE_FALSE(inbox.first_time(*first, "billing", "m-1"));
+  REQUIRE(inbox.first_time(*first, "shipping", "m-1"));
+  auto second = std::async(std::launch::async, [&] {
+    auto s = db.open();
+    txoutbox::soci::write_transaction tx2(*s);
+    const bool fresh = inbox.first_time(*s, "billing", "m-1");
+    tx2.commit();
+    return fresh;
+  });
+  auto watcher = db.open();
+  REQUIRE(txoutbox::testing::wait_until([&] {
+    long long waiting = 0;
+    *watcher << "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                "datname = current_database()",
+        ::soci::into(waiting);
+    return waiting > 0;
+  }));
+  tx.commit();
+  REQUIRE_FALSE(second.get());
+  REQUIRE(db.count("outbox_inbox") == 2);
+
+  txoutbox::soci::write_transaction purge(*first);
+  *first << "UPDATE " + db.table("outbox_inbox") +
+                " SET processed_at = processed_at - interval '2 hours'";
+  REQUIRE(inbox.purge_older_than(*first, std::chrono::hours(1), 1) == 1);
+  REQUIRE(inbox.purge_older_than(*first, std::chrono::hours(1), 5) == 1);
+  purge.commit();
+  REQUIRE(db.count("outbox_inbox") == 0);
+}
