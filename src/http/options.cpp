@@ -1,0 +1,108 @@
+// make_publisher_from_uri: the command line's view of the HTTP publisher's options.
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "http/detail.hpp"
+#include "txoutbox/error.hpp"
+#include "txoutbox/http/publisher.hpp"
+
+namespace txoutbox::http {
+namespace {
+
+[[noreturn]] void bad_option(const std::string& key, const std::string& why) {
+  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + why);
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "true" || value == "1" || value == "yes" || value == "on")
+    return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off")
+    return false;
+  bad_option(key, "expected true or false, got '" + value + "'");
+}
+
+std::uint64_t parse_positive(const std::string& key, const std::string& value, std::uint64_t max) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
+      value.size() > 12)
+    bad_option(key, "expected a positive integer, got '" + value + "'");
+  const std::uint64_t n = std::stoull(value);
+  if (n == 0 || n > max)
+    bad_option(key, "must be between 1 and " + std::to_string(max));
+  return n;
+}
+
+std::string trim_trailing_space(std::string s) {
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+    s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
+                                                   const std::map<std::string, std::string>& opts) {
+  publisher_options o;
+  o.url = std::string(uri);
+  bool have_secret = false;
+  for (const auto& [key, value] : opts) {
+    if (key == "timeout-ms") {
+      o.timeout = std::chrono::milliseconds(parse_positive(key, value, 3'600'000));
+    } else if (key == "source") {
+      if (value.empty())
+        bad_option(key, "must not be empty");
+      o.source = value;
+    } else if (key == "max-connections") {
+      o.max_connections = parse_positive(key, value, 1024);
+    } else if (key == "verify-peer") {
+      o.verify_peer = parse_bool(key, value);
+    } else if (key == "ca-file") {
+      o.ca_file = value;
+    } else if (key == "refuse-private") {
+      o.refuse_private = parse_bool(key, value);
+    } else if (key.starts_with("header.")) {
+      const std::string name = key.substr(7);
+      if (!detail::is_token(name))
+        bad_option(key, "'" + name + "' is not a valid header name");
+      if (detail::is_framing_header(name))
+        bad_option(key, "'" + name + "' is set by the publisher itself");
+      if (value.find_first_of("\r\n", 0) != std::string::npos ||
+          value.find('\0') != std::string::npos)
+        bad_option(key, "header values cannot contain CR, LF or NUL");
+      o.extra_headers[name] = value;
+    } else if (key == "secret-env" || key == "secret-file") {
+      if (have_secret)
+        bad_option(key, "give only one of secret-env and secret-file");
+      have_secret = true;
+      if (key == "secret-env") {
+        const char* v = std::getenv(value.c_str());
+        if (v == nullptr || *v == '\0')
+          bad_option(key, "environment variable " + value + " is not set or empty");
+        o.signing_secret = v;
+      } else {
+        std::ifstream in(value, std::ios::binary);
+        if (!in)
+          bad_option(key, "cannot read " + value);
+        std::ostringstream text;
+        text << in.rdbuf();
+        o.signing_secret = trim_trailing_space(text.str());
+        if (o.signing_secret.empty())
+          bad_option(key, value + " is empty");
+      }
+    } else if (key == "secret") {
+      bad_option(key,
+                 "secrets are not accepted on the command line; use secret-env or "
+                 "secret-file");
+    } else {
+      bad_option(key,
+                 "unknown option for the http publisher (known: timeout-ms, source, "
+                 "max-connections, verify-peer, ca-file, refuse-private, header.<name>, "
+                 "secret-env, secret-file)");
+    }
+  }
+  return make_publisher(std::move(o));
+}
+
+}  // namespace txoutbox::http
