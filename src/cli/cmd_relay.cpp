@@ -44,8 +44,10 @@ int run_relay(const relay_args& args) {
   // A closed stdout (stdout publisher) must become a retry, not a silent death.
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto store = open_store(args.common);
+  // The publisher first: a bad option of its factory is a usage error (2) even when the
+  // database is down, and a broker publisher connects in the background anyway.
   auto publisher = make_publisher(args.publisher);
+  auto store = open_store(args.common);
 
   relay_options options = args.relay;
   const log_level min_level = args.min_level;
@@ -60,9 +62,9 @@ int run_relay(const relay_args& args) {
     r = std::make_unique<relay>(store, publisher, std::move(options));
     r->start();
   } catch (...) {
-    rethrow_store_error("relay on " + args.common.db.redacted + " schema " + args.common.schema);
+    rethrow_store_error("relay on " + args.common.db.redacted + " schema " + args.common.label());
   }
-  print_line("txoutbox relay: started as " + r->owner() + " (schema " + args.common.schema +
+  print_line("txoutbox relay: started as " + r->owner() + " (schema " + args.common.label() +
              ", publisher " + args.publisher.display + ", batch " +
              std::to_string(args.relay.batch_size) + ", lease " +
              std::to_string(args.relay.lease_ttl.count()) + " ms)");

@@ -12,6 +12,18 @@
 namespace txoutbox::cli {
 namespace {
 
+const char* backend_name(db_scheme scheme) {
+  switch (scheme) {
+    case db_scheme::sqlite:
+      return "sqlite";
+    case db_scheme::mysql:
+      return "mysql";
+    case db_scheme::postgresql:
+      break;
+  }
+  return "postgresql";
+}
+
 struct snapshot {
   store_stats stats;
   std::vector<std::string> owners;
@@ -23,7 +35,9 @@ void print_json(const status_args& args, const snapshot& s) {
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
   w.Key("schema");
-  w.String(args.common.schema.c_str());
+  w.String(args.common.label().c_str());
+  w.Key("backend");
+  w.String(backend_name(args.common.db.scheme));
   w.Key("partitions");
   w.Uint(s.stats.partitions);
   w.Key("backlog");
@@ -73,8 +87,8 @@ std::string age_text(std::chrono::milliseconds age) {
 }
 
 void print_text(const status_args& args, const snapshot& s) {
-  std::cout << "schema:        " << args.common.schema << " (" << s.stats.partitions
-            << " partitions)\n"
+  std::cout << "schema:        " << args.common.label() << " ("
+            << backend_name(args.common.db.scheme) << ", " << s.stats.partitions << " partitions)\n"
             << "backlog:       " << s.stats.backlog << "\n"
             << "oldest:        "
             << (s.stats.oldest_age ? age_text(*s.stats.oldest_age) : std::string("-")) << "\n"
@@ -105,7 +119,7 @@ int run_status(const status_args& args) {
     s.owners = store->live_owners();
     s.leases = store->leases();
   } catch (...) {
-    rethrow_store_error("status of " + args.common.schema);
+    rethrow_store_error("status of " + args.common.label());
   }
   if (args.json) {
     print_json(args, s);

@@ -11,5 +11,6 @@ int run_migrate(const migrate_args& args);
 int run_enqueue(const enqueue_args& args);
 int run_relay(const relay_args& args);
 int run_status(const status_args& args);
+int run_dead(const dead_args& args);
 
 }  // namespace txoutbox::cli

@@ -9,6 +9,10 @@
 
 #include "failure.hpp"
 #include "output.hpp"
+#include "txoutbox/error.hpp"
+#ifdef TXOUTBOX_CLI_HAVE_SOCI
+#include "txoutbox/soci/store.hpp"
+#endif
 
 namespace txoutbox::cli {
 namespace {
@@ -76,7 +80,7 @@ void register_url_password(std::string_view url) {
 
 database_url parse_postgresql(const std::string& url) {
   register_url_password(url);
-  database_url out{db_scheme::postgresql, url, redact(url)};
+  database_url out{db_scheme::postgresql, url, redact(url), {}, {}};
   char* err = nullptr;
   std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
       PQconninfoParse(url.c_str(), &err), &PQconninfoFree);
@@ -100,7 +104,111 @@ database_url parse_postgresql(const std::string& url) {
   return out;
 }
 
+/// The SOCI backend's verdict on a sqlite:/mysql:// URL (its parser is the one that will
+/// connect); failure(exit_usage) when it refuses the URL or is not built in.
+void check_soci_url(const database_url& db, std::string_view kind) {
+#ifdef TXOUTBOX_CLI_HAVE_SOCI
+  (void)kind;
+  try {
+    (void)txoutbox::soci::parse_url(db.text);
+  } catch (const usage_error& e) {
+    throw failure(exit_usage, "malformed --db URL " + db.redacted + ": " + sanitize(e.what()));
+  }
+#else
+  throw failure(
+      exit_usage,
+      std::string(kind) + " URLs need the SOCI backend, which is not built into this txoutbox");
+#endif
+}
+
+database_url parse_sqlite(const std::string& url) {
+  database_url out{db_scheme::sqlite, url, url, {}, {}};
+  std::string path = url.substr(7);
+  if (path.starts_with("//"))
+    path = path.substr(2);
+  if (path.empty() || path == ":memory:") {
+    throw failure(exit_usage,
+                  "malformed --db URL " + url + ": expected sqlite:PATH to a file (not :memory:)");
+  }
+  out.sqlite_path = path;
+  check_soci_url(out, "sqlite:");
+  return out;
+}
+
+database_url parse_mysql(const std::string& url) {
+  register_url_password(url);
+  database_url out{db_scheme::mysql, url, redact(url), {}, {}};
+  // The database is the path after the authority, up to the query.
+  const auto authority = url.find("://") + 3;
+  const auto slash = url.find('/', authority);
+  if (slash != std::string::npos) {
+    const auto end = url.find('?', slash);
+    out.url_database =
+        percent_decoded(url.substr(slash + 1, end == std::string::npos ? end : end - slash - 1));
+  }
+  if (out.url_database.empty()) {
+    throw failure(exit_usage, "malformed --db URL " + out.redacted +
+                                  ": expected mysql://user@host:port/database");
+  }
+  check_soci_url(out, "mysql://");
+  return out;
+}
+
+/// `text` percent-encoded for the user-info part of a URL.
+std::string percent_encoded(std::string_view text) {
+  static constexpr char hexdigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hexdigits[u >> 4];
+      out += hexdigits[u & 0xf];
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+void apply_password(database_url& db, const std::string& password, bool explicit_flag) {
+  if (password.empty())
+    return;
+  add_secret(password);
+  switch (db.scheme) {
+    case db_scheme::postgresql:
+      // libpq reads PGPASSWORD when the URL carries no password: it never reaches argv.
+      ::setenv("PGPASSWORD", password.c_str(), 1);
+      return;
+    case db_scheme::sqlite:
+      if (explicit_flag)
+        throw failure(exit_usage, "--db-password-file: sqlite: databases have no password");
+      return;
+    case db_scheme::mysql: {
+      const auto authority = db.text.find("://") + 3;
+      auto end = db.text.find_first_of("/?#", authority);
+      if (end == std::string::npos)
+        end = db.text.size();
+      const auto at = db.text.rfind('@', end);
+      const bool has_at = at != std::string::npos && at >= authority;
+      const auto userinfo_end = has_at ? at : authority;
+      if (db.text.substr(authority, userinfo_end - authority).find(':') != std::string::npos) {
+        return;  // the URL's own password wins, as with libpq
+      }
+      const std::string encoded = percent_encoded(password);
+      add_secret(encoded);
+      if (has_at) {
+        db.text.insert(at, ":" + encoded);
+      } else {
+        // No user: MariaDB's default user with this password.
+        db.text.insert(authority, ":" + encoded + "@");
+      }
+      return;
+    }
+  }
+}
 
 std::string redact(std::string_view url) {
   std::string out(url);
@@ -145,15 +253,10 @@ database_url parse_database_url(const std::string& url) {
   if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
     return parse_postgresql(url);
   }
-  if (starts_with(url, "sqlite:")) {
-    throw failure(exit_usage,
-                  "sqlite: URLs need the SOCI backend, which is not built into this txoutbox");
-  }
-  if (starts_with(url, "mysql://")) {
-    register_url_password(url);
-    throw failure(exit_usage,
-                  "mysql:// URLs need the SOCI backend, which is not built into this txoutbox");
-  }
+  if (starts_with(url, "sqlite:"))
+    return parse_sqlite(url);
+  if (starts_with(url, "mysql://") || starts_with(url, "mariadb://"))
+    return parse_mysql(url);
   register_url_password(url);
   throw failure(exit_usage, "malformed --db URL " + redact(url) +
                                 ": expected postgresql://, sqlite:PATH or mysql://");

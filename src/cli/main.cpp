@@ -30,6 +30,7 @@ int dispatch(const txoutbox::cli::command& cmd) {
                         [](const enqueue_args& a) { return run_enqueue(a); },
                         [](const relay_args& a) { return run_relay(a); },
                         [](const status_args& a) { return run_status(a); },
+                        [](const dead_args& a) { return run_dead(a); },
                     },
                     cmd);
 }
@@ -38,8 +39,10 @@ int dispatch(const txoutbox::cli::command& cmd) {
 
 int main(int argc, char** argv) {
   using namespace txoutbox::cli;
-  if (const char* pw = std::getenv("PGPASSWORD"); pw != nullptr)
-    add_secret(pw);
+  for (const char* name : {"PGPASSWORD", "TXOUTBOX_DB_PASSWORD"}) {
+    if (const char* pw = std::getenv(name); pw != nullptr)
+      add_secret(pw);
+  }
   // An unreachable host must fail in bounded time, not hang (libpq waits forever by default).
   ::setenv("PGCONNECT_TIMEOUT", "10", 0);
   try {

@@ -33,6 +33,7 @@ constexpr const char* top_usage =
     "  enqueue   write one message to the outbox and print its id\n"
     "  relay     publish committed messages until SIGINT/SIGTERM\n"
     "  status    backlog, oldest unpublished age, dead letters, owners, leases\n"
+    "  dead      list, requeue or purge dead letters\n"
     "\n"
     "Run 'txoutbox <command> --help' for the options of a command.\n"
     "Exit codes: 0 ok, 2 usage, 3 database unreachable or not migrated,\n"
@@ -50,11 +51,14 @@ std::string read_file(const std::string& path, const char* flag) {
 po::options_description common_description() {
   po::options_description d("database options");
   d.add_options()("help,h", "show this help")(
-      "db", po::value<std::string>(), "database URL: postgresql://... (default: $TXOUTBOX_DB_URL)")(
+      "db", po::value<std::string>(),
+      "database URL: postgresql://..., sqlite:PATH or mysql://user@host:port/db "
+      "(default: $TXOUTBOX_DB_URL)")(
       "db-password-file", po::value<std::string>(),
-      "read the database password from this file (or set PGPASSWORD); never put it in argv")(
-      "schema", po::value<std::string>()->default_value("txoutbox"),
-      "schema holding the outbox tables");
+      "read the database password from this file (or set TXOUTBOX_DB_PASSWORD); never put it "
+      "in argv")("schema", po::value<std::string>(),
+                 "schema holding the outbox tables (default: txoutbox on PostgreSQL, main on "
+                 "SQLite, the URL's database on MariaDB)");
   return d;
 }
 
@@ -86,14 +90,16 @@ std::int64_t int_flag(const po::variables_map& vm, const char* name, std::int64_
 }
 
 common_args read_common(const po::variables_map& vm) {
-  if (vm.count("db-password-file")) {
-    std::string password =
-        read_file(vm["db-password-file"].as<std::string>(), "--db-password-file");
+  std::string password;
+  const bool password_file = vm.count("db-password-file") > 0;
+  if (password_file) {
+    password = read_file(vm["db-password-file"].as<std::string>(), "--db-password-file");
     while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
       password.pop_back();
     add_secret(password);
-    // libpq reads PGPASSWORD when the URL carries no password: it never reaches argv.
-    ::setenv("PGPASSWORD", password.c_str(), 1);
+  } else if (const char* env = std::getenv("TXOUTBOX_DB_PASSWORD"); env != nullptr) {
+    password = env;
+    add_secret(password);
   }
   std::string url;
   if (vm.count("db")) {
@@ -103,11 +109,16 @@ common_args read_common(const po::variables_map& vm) {
   }
   common_args out;
   out.db = parse_database_url(url);
-  out.schema = vm["schema"].as<std::string>();
-  try {
-    check_identifier(out.schema, "schema");
-  } catch (const usage_error& e) {
-    throw failure(exit_usage, std::string("--schema: ") + e.what());
+  apply_password(out.db, password, password_file);
+  if (vm.count("schema")) {
+    out.schema = vm["schema"].as<std::string>();
+    try {
+      check_identifier(out.schema, "schema");
+    } catch (const usage_error& e) {
+      throw failure(exit_usage, std::string("--schema: ") + e.what());
+    }
+  } else if (out.db.scheme == db_scheme::postgresql) {
+    out.schema = "txoutbox";
   }
   return out;
 }
@@ -124,7 +135,8 @@ command parse_migrate(const std::vector<std::string>& args) {
   po::options_description desc = common_description();
   po::options_description own("migrate options");
   own.add_options()("partitions", po::value<std::int64_t>(),
-                    "partition count N, stored on first migration (1..4096, default 16)");
+                    "partition count N, stored on first migration (1..4096; default 16 on "
+                    "servers, 1 on SQLite)");
   desc.add(own);
   po::variables_map vm;
   po::store(parse_args(args, desc), vm);
@@ -132,7 +144,7 @@ command parse_migrate(const std::vector<std::string>& args) {
     return help_request{help_text("usage: txoutbox migrate --db URL [--partitions N]", desc)};
   migrate_args out;
   out.common = read_common(vm);
-  out.partitions = static_cast<std::uint32_t>(int_flag(vm, "partitions", 1, 4096, 16));
+  out.partitions = static_cast<std::uint32_t>(int_flag(vm, "partitions", 1, 4096, 0));
   return out;
 }
 
@@ -273,9 +285,12 @@ command parse_relay(const std::vector<std::string>& args) {
   po::options_description own("relay options");
   own.add_options()("config", po::value<std::string>(),
                     "JSON file with any of these options as keys (flags win)")(
-      "publisher", po::value<std::string>(), "where to publish: file:PATH or stdout (required)")(
+      "publisher", po::value<std::string>(),
+      "where to publish (required): file:PATH, stdout, kafka://host:port[,host:port], "
+      "redis://host:port[/db], nats://host:port, http(s)://host/path")(
       "publisher-opt", po::value<std::vector<std::string>>()->composing(),
-      "publisher option key=value (repeatable); file: fsync=true|false")(
+      "publisher option key=value (repeatable; the keys of each publisher are in "
+      "docs/cli.md); secrets only through *-env / *-file keys")(
       "threads", po::value<std::int64_t>(), "worker threads (default 2)")(
       "batch", po::value<std::int64_t>(),
       "max messages claimed per partition per batch (default 100)")(
@@ -358,7 +373,86 @@ command parse_status(const std::vector<std::string>& args) {
   return out;
 }
 
+// -- dead ------------------------------------------------------------------------------
+
+constexpr const char* dead_usage =
+    "usage: txoutbox dead list    --db URL [--limit N] [--json]\n"
+    "       txoutbox dead requeue --db URL (--id UUID... | --all)\n"
+    "       txoutbox dead purge   --db URL (--id UUID... | --all)\n";
+
+command parse_dead(const std::vector<std::string>& args) {
+  if (args.empty())
+    throw failure(exit_usage, "dead: missing action: list, requeue or purge");
+  const std::string& action = args.front();
+  if (action == "--help" || action == "-h" || action == "help") {
+    po::options_description desc = common_description();
+    return help_request{help_text(dead_usage, desc)};
+  }
+  dead_args out;
+  if (action == "list") {
+    out.action = dead_action::list;
+  } else if (action == "requeue") {
+    out.action = dead_action::requeue;
+  } else if (action == "purge") {
+    out.action = dead_action::purge;
+  } else {
+    throw failure(exit_usage,
+                  "dead: unknown action '" + action + "' (expected list, requeue or purge)");
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  po::options_description desc = common_description();
+  po::options_description own("dead " + action + " options");
+  if (out.action == dead_action::list) {
+    own.add_options()("limit", po::value<std::int64_t>(),
+                      "at most N dead letters, oldest first (1..100000, default 100)")(
+        "json", "print one JSON array (schema in docs/cli.md)");
+  } else {
+    own.add_options()("id", po::value<std::vector<std::string>>()->composing(),
+                      "a dead letter's message id (repeatable)")(
+        "all", ("every dead letter (instead of --id)"));
+  }
+  desc.add(own);
+  po::variables_map vm;
+  po::store(parse_args(rest, desc), vm);
+  if (vm.count("help"))
+    return help_request{help_text(dead_usage, desc)};
+  if (out.action == dead_action::list) {
+    out.limit = static_cast<std::size_t>(int_flag(vm, "limit", 1, 100'000, 100));
+    out.json = vm.count("json") > 0;
+  } else {
+    out.all = vm.count("all") > 0;
+    if (vm.count("id")) {
+      for (const auto& text : vm["id"].as<std::vector<std::string>>()) {
+        const auto id = message_id::try_parse(text);
+        if (!id || id->is_nil())
+          throw failure(exit_usage, "--id: '" + text + "' is not a UUID");
+        out.ids.push_back(*id);
+      }
+    }
+    if (out.all && !out.ids.empty())
+      throw failure(exit_usage, "dead " + action + ": give --id or --all, not both");
+    if (!out.all && out.ids.empty())
+      throw failure(exit_usage, "dead " + action + ": give at least one --id, or --all");
+  }
+  out.common = read_common(vm);
+  return out;
+}
+
 }  // namespace
+
+std::string common_args::label() const {
+  if (!schema.empty())
+    return schema;
+  switch (db.scheme) {
+    case db_scheme::sqlite:
+      return "main";
+    case db_scheme::mysql:
+      return db.url_database;
+    case db_scheme::postgresql:
+      break;
+  }
+  return "txoutbox";
+}
 
 command parse_command_line(int argc, const char* const argv[]) {
   if (argc < 2)
@@ -378,6 +472,8 @@ command parse_command_line(int argc, const char* const argv[]) {
       return parse_relay(args);
     if (name == "status")
       return parse_status(args);
+    if (name == "dead")
+      return parse_dead(args);
   } catch (const po::error& e) {
     throw failure(exit_usage, name + ": " + e.what());
   }

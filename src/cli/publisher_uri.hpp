@@ -9,25 +9,31 @@
 
 namespace txoutbox::cli {
 
-enum class publisher_kind { file, stdout_lines };
+enum class publisher_kind { file, stdout_lines, kafka, redis, nats, http };
 
-/// A validated --publisher value; creating the publisher is a separate step so that a
-/// usage error (exit 2) is told apart from a publisher that cannot start (exit 4).
+/// A --publisher value whose scheme is known and built in. Creating the publisher is a
+/// separate step (make_publisher), where the transport's own factory checks its options:
+/// a usage error there is exit 2, a publisher that cannot start exit 4.
 struct publisher_spec {
   publisher_kind kind = publisher_kind::stdout_lines;
-  std::string path;     ///< file: the JSON-lines file
+  std::string uri;                          ///< as given (broker publishers)
+  std::map<std::string, std::string> opts;  ///< --publisher-opt key=value pairs
+  std::string path;                         ///< file: the JSON-lines file
   bool fsync = true;    ///< file: fsync before reporting ok (--publisher-opt fsync=false)
-  std::string display;  ///< for the start line
+  std::string display;  ///< for the start line; free of secrets
 };
 
-/// Parses `file:PATH` (also `file:///abs/path`) and `stdout`, with the options given as
-/// --publisher-opt key=value. Throws failure(exit_usage) for an unknown scheme, a known
-/// transport that is not built in, a missing path or an unknown option.
+/// Parses `file:PATH` (also `file:///abs/path`), `stdout`, `kafka://`, `redis://`,
+/// `nats://`, `http://` and `https://`, with the options given as --publisher-opt
+/// key=value. Checks the file/stdout options and, for kafka, redis and nats, the
+/// transport's own parser (no connection). Throws failure(exit_usage) for an unknown
+/// scheme, a transport that is not built in, a missing path or a bad option.
 publisher_spec parse_publisher_uri(const std::string& uri,
                                    const std::map<std::string, std::string>& opts);
 
-/// Opens the publisher. Throws failure(exit_publisher) when it cannot start (e.g. the
-/// file cannot be created).
+/// Creates the publisher. failure(exit_usage) when its factory refuses an option
+/// (http checks its options only here), failure(exit_publisher) when it cannot start
+/// (e.g. the file cannot be created).
 std::shared_ptr<publisher> make_publisher(const publisher_spec& spec);
 
 }  // namespace txoutbox::cli

@@ -23,7 +23,8 @@ namespace txoutbox::testing {
 
 child_process::child_process(const std::filesystem::path& exe, const std::vector<std::string>& args,
                              const std::map<std::string, std::optional<std::string>>& env,
-                             const std::filesystem::path& dir, const std::string& name)
+                             const std::filesystem::path& dir, const std::string& name,
+                             const std::filesystem::path& cwd)
     : out_path_(dir / (name + ".out")), err_path_(dir / (name + ".err")) {
   std::vector<std::string> argv_text{exe.string()};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
@@ -56,6 +57,8 @@ child_process::child_process(const std::filesystem::path& exe, const std::vector
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!cwd.empty())
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   const int rc =
       posix_spawn(&pid_, argv_text.front().c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -137,10 +140,16 @@ temp_dir::~temp_dir() {
 run_result run_cli(const std::vector<std::string>& args,
                    const std::map<std::string, std::optional<std::string>>& env,
                    std::chrono::milliseconds timeout) {
+  return run_cli_in({}, args, env, timeout);
+}
+
+run_result run_cli_in(const std::filesystem::path& cwd, const std::vector<std::string>& args,
+                      const std::map<std::string, std::optional<std::string>>& env,
+                      std::chrono::milliseconds timeout) {
   temp_dir dir;
   run_result result;
   {
-    child_process p(TXOUTBOX_CLI_PATH, args, env, dir.path(), "cli");
+    child_process p(TXOUTBOX_CLI_PATH, args, env, dir.path(), "cli", cwd);
     const auto code = p.wait_for(timeout);
     result.exit_code = code ? *code : -1;
     result.out = p.out();

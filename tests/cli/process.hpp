@@ -19,10 +19,12 @@ class child_process {
  public:
   /// Starts `exe` with `args` (argv[1..]); `env` entries are added to (or replace those
   /// of) this process's environment; a value of nullopt removes the variable. Output goes
-  /// to <dir>/<name>.out and <dir>/<name>.err. Throws std::runtime_error if spawning fails.
+  /// to <dir>/<name>.out and <dir>/<name>.err. The child runs in `cwd` (this process's
+  /// working directory when empty). Throws std::runtime_error if spawning fails.
   child_process(const std::filesystem::path& exe, const std::vector<std::string>& args,
                 const std::map<std::string, std::optional<std::string>>& env,
-                const std::filesystem::path& dir, const std::string& name);
+                const std::filesystem::path& dir, const std::string& name,
+                const std::filesystem::path& cwd = {});
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -61,6 +63,12 @@ struct run_result {
 run_result run_cli(const std::vector<std::string>& args,
                    const std::map<std::string, std::optional<std::string>>& env = {},
                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+/// Runs the txoutbox binary to completion with `cwd` as its working directory (relative
+/// sqlite:PATH URLs and file: publishers resolve there); output is kept in a private dir.
+run_result run_cli_in(const std::filesystem::path& cwd, const std::vector<std::string>& args,
+                      const std::map<std::string, std::optional<std::string>>& env = {},
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 /// Reads a whole file ("" when missing).
 std::string read_text(const std::filesystem::path& path);
