@@ -27,7 +27,7 @@ void check_text(std::string_view value, const char* field) {
 
 inbox::inbox(inbox_options options) : options_(std::move(options)) {
   check_identifier(options_.schema, "schema");
-  const auto table = "\"" + options_.schema + "\".outbox_inbox";
+  const auto table = quote_identifier(options_.schema) + ".outbox_inbox";
   insert_sql_ =
       "INSERT INTO " + table + " (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
   // ctid + LIMIT: bounded deletes, so one purge never holds locks on a huge set.

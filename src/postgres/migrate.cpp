@@ -31,7 +31,7 @@ long long advisory_key(std::string_view schema) {
 
 /// Quotes a validated identifier ([A-Za-z_][A-Za-z0-9_]*: no quote to double).
 std::string quote(const std::string& identifier) {
-  return "\"" + identifier + "\"";
+  return quote_identifier(identifier);
 }
 
 /// Versions recorded in the version table: version -> (name, checksum).

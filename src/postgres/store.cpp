@@ -183,7 +183,7 @@ class pg_store final : public store {
  public:
   explicit pg_store(store_options options)
       : options_(std::move(options)),
-        quoted_schema_("\"" + options_.schema + "\""),
+        quoted_schema_(quote_identifier(options_.schema)),
         sql_(quoted_schema_),
         channel_(detail::notify_channel(options_.schema)),
         conninfo_(detail::build_conninfo(

@@ -96,7 +96,7 @@ std::string with_notify(const std::string& insert, int channel_param) {
 writer::writer(writer_options options) : options_(std::move(options)) {
   check_identifier(options_.schema, "schema");
   channel_ = detail::notify_channel(options_.schema);
-  const auto table = "\"" + options_.schema + "\".outbox";
+  const auto table = quote_identifier(options_.schema) + ".outbox";
   const auto single = insert_head(table) +
                       "VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::jsonb, "
                       "now() + $7::bigint * interval '1 millisecond')";

@@ -6,6 +6,7 @@
 #include <typeinfo>
 
 #include "dialect.hpp"
+#include "txoutbox/identifier.hpp"
 #include "url.hpp"
 
 namespace txoutbox::soci::detail {
@@ -71,7 +72,7 @@ class mysql_dialect_impl final : public dialect {
   std::uint32_t default_partitions() const noexcept override { return 16; }
 
   std::string quote(std::string_view identifier) const override {
-    return "`" + std::string(identifier) + "`";
+    return quote_identifier(identifier, '`');
   }
 
   std::string now_ms() const override { return ms_since_epoch(now_expr); }

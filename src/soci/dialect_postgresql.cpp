@@ -6,6 +6,7 @@
 
 #include "dialect.hpp"
 #include "postgres/names.hpp"
+#include "txoutbox/identifier.hpp"
 #include "url.hpp"
 
 namespace txoutbox::detail {
@@ -59,7 +60,7 @@ class postgresql_dialect_impl final : public dialect {
   std::uint32_t default_partitions() const noexcept override { return 16; }
 
   std::string quote(std::string_view identifier) const override {
-    return "\"" + std::string(identifier) + "\"";
+    return quote_identifier(identifier);
   }
 
   // now() is fixed for a transaction: one statement or one short store transaction sees

@@ -5,6 +5,7 @@
 #include <typeinfo>
 
 #include "dialect.hpp"
+#include "txoutbox/identifier.hpp"
 
 namespace txoutbox::soci::detail {
 namespace {
@@ -40,7 +41,7 @@ class sqlite_dialect_impl final : public dialect {
   std::uint32_t default_partitions() const noexcept override { return 1; }
 
   std::string quote(std::string_view identifier) const override {
-    return "\"" + std::string(identifier) + "\"";
+    return quote_identifier(identifier);
   }
 
   std::string now_ms() const override { return std::string(now_expr); }
