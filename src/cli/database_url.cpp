@@ -115,6 +115,7 @@ void check_soci_url(const database_url& db, std::string_view kind) {
     throw failure(exit_usage, "malformed --db URL " + db.redacted + ": " + sanitize(e.what()));
   }
 #else
+  (void)db;
   throw failure(
       exit_usage,
       std::string(kind) + " URLs need the SOCI backend, which is not built into this txoutbox");
