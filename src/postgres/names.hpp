@@ -11,7 +11,8 @@ namespace txoutbox::postgres::detail {
 inline std::string notify_channel(std::string_view schema) {
   std::string channel = "txoutbox_";
   channel.append(schema);
-  if (channel.size() > 63) channel.resize(63);
+  if (channel.size() > 63)
+    channel.resize(63);
   return channel;
 }
 

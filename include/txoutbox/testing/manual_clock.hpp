@@ -15,7 +15,8 @@ class manual_clock final : public clock {
   void advance(duration d) noexcept { ns_.fetch_add(d.count()); }
 
  private:
-  std::atomic<duration::rep> ns_{std::chrono::duration_cast<duration>(std::chrono::hours(1)).count()};
+  std::atomic<duration::rep> ns_{
+      std::chrono::duration_cast<duration>(std::chrono::hours(1)).count()};
 };
 
 }  // namespace txoutbox::testing
