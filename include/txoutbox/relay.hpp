@@ -71,10 +71,15 @@ struct relay_stats {
 
 /// Claims batches per owned partition, publishes them, settles the outcomes.
 ///
-/// Runs on its own threads: one control thread (heartbeat, leases, polling, claims) and
-/// `threads` workers (one batch per partition at a time), plus one listener thread when
-/// the store supports wake-ups. Several relays, in one process or many, share the
-/// partitions through leases; one key's messages are first published in write order.
+/// Runs on its own threads: one control thread (lease renewal, heartbeat, rebalance),
+/// one claimer thread (polling and claim rounds) and one acquirer thread (taking
+/// partitions over, which may wait on another relay's row lock), so neither a slow claim
+/// nor a stuck acquire delays a lease renewal; `threads` workers (one batch per partition
+/// at a time), plus one listener thread when the store supports wake-ups. A store should
+/// allow `threads` + 3 concurrent calls (its connection pool) for none of them to wait on
+/// another. Several relays, in
+/// one process or many, share the partitions through leases; one key's messages are
+/// first published in write order.
 /// Never throws from its threads: failures go to on_log and stats().errors and are
 /// retried. Thread-safe: every member function may be called from any thread.
 class relay {
@@ -104,7 +109,7 @@ class relay {
   /// any owned partition and no batch is in flight. False on timeout or when stopped.
   bool flush(std::chrono::milliseconds timeout);
 
-  /// Wakes the control thread to claim now (as a NOTIFY would).
+  /// Wakes the claimer thread to claim now (as a NOTIFY would).
   void poke() noexcept;
 
   relay_stats stats() const noexcept;

@@ -144,12 +144,23 @@ struct relay::impl {
   std::uint32_t partitions_ = 0;
 
   // ---------------------------------------------------------------- asio
+  using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
+  /// Lease upkeep only (renew, heartbeat, rebalance): never waits behind a claim, so a
+  /// slow claim statement cannot let leases lapse.
   asio::io_context control_io_{1};
+  /// Claim rounds, one at a time (a single thread runs it: single flight by construction).
+  asio::io_context claim_io_{1};
+  /// Lease acquisition. An acquire touches a row another relay may hold locked (a relay
+  /// frozen inside its settle transaction keeps the row lock until it runs again), so it
+  /// can wait up to the store's statement timeout: it must not hold up renewals.
+  asio::io_context acquire_io_{1};
   asio::io_context worker_io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> control_guard_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> worker_guard_;
+  std::optional<work_guard> control_guard_;
+  std::optional<work_guard> claim_guard_;
+  std::optional<work_guard> acquire_guard_;
+  std::optional<work_guard> worker_guard_;
   asio::steady_timer lease_timer_{control_io_};  ///< control thread only
-  asio::steady_timer poll_timer_{control_io_};   ///< control thread only
+  asio::steady_timer poll_timer_{claim_io_};     ///< claimer thread only
 
   // ---------------------------------------------------------------- shared state (mu_)
   mutable std::mutex mu_;
@@ -172,7 +183,8 @@ struct relay::impl {
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> claim_posted_{false};
-  std::mutex stop_mu_;  ///< serialises stop()
+  std::atomic<bool> acquiring_{false};  ///< an acquire pass is queued or running
+  std::mutex stop_mu_;                  ///< serialises stop()
 
   /// Hooks are switched off when stop() returns, so a thread abandoned in a hung
   /// publish never calls into a caller that may be gone.
@@ -235,27 +247,29 @@ struct relay::impl {
     });
   }
 
-  void control_main() {
+  /// Runs `io` until it is stopped; a handler that throws is logged and the loop resumes.
+  void run_io(asio::io_context& io, const char* what) {
     for (;;) {
       try {
-        control_io_.run();
+        io.run();
         return;
       } catch (...) {
-        count_error("control thread", std::current_exception());
+        count_error(what, std::current_exception());
       }
     }
   }
 
-  void worker_main() {
-    for (;;) {
-      try {
-        worker_io_.run();
-        return;
-      } catch (...) {
-        count_error("worker thread", std::current_exception());
-      }
-    }
-  }
+  void control_main() { run_io(control_io_, "control thread"); }
+  void claimer_main() { run_io(claim_io_, "claimer thread"); }
+  void acquirer_main() { run_io(acquire_io_, "acquirer thread"); }
+  void worker_main() { run_io(worker_io_, "worker thread"); }
+
+  /// Thread slots: control, claimer, acquirer, workers, then the optional listener.
+  static constexpr std::size_t control_slot = 0;
+  static constexpr std::size_t claimer_slot = 1;
+  static constexpr std::size_t acquirer_slot = 2;
+  static constexpr std::size_t first_worker_slot = 3;
+  std::size_t listener_slot() const { return first_worker_slot + options_.threads; }
 
   void listener_main() {
     while (!stopping_.load()) {
@@ -295,61 +309,92 @@ struct relay::impl {
       }
       state_ = run_state::running;
       control_guard_.emplace(control_io_.get_executor());
+      claim_guard_.emplace(claim_io_.get_executor());
+      acquire_guard_.emplace(acquire_io_.get_executor());
       worker_guard_.emplace(worker_io_.get_executor());
       const bool listen = store_->supports_wakeup();
-      threads_.resize(1 + options_.threads + (listen ? 1 : 0));
-      asio::post(control_io_, [this] {
-        on_lease_tick({});
-        on_poll({});
-      });
-      spawn(self, 0, &impl::control_main);
+      threads_.resize(listener_slot() + (listen ? 1 : 0));
+      asio::post(control_io_, [this] { on_lease_tick({}); });
+      asio::post(claim_io_, [this] { on_poll({}); });
+      spawn(self, control_slot, &impl::control_main);
+      spawn(self, claimer_slot, &impl::claimer_main);
+      spawn(self, acquirer_slot, &impl::acquirer_main);
       for (std::size_t i = 0; i < options_.threads; ++i)
-        spawn(self, 1 + i, &impl::worker_main);
+        spawn(self, first_worker_slot + i, &impl::worker_main);
       if (listen)
-        spawn(self, 1 + options_.threads, &impl::listener_main);
+        spawn(self, listener_slot(), &impl::listener_main);
     }
     log(log_level::info, "relay " + owner_ + " started: " + std::to_string(n) + " partitions, " +
                              std::to_string(options_.threads) + " threads");
   }
 
   // ================================================================ control thread
+  /// One lease tick, then the next one scheduled from this tick's START: a slow tick
+  /// (a loaded database) shortens the pause after it instead of stretching the period,
+  /// so renewals keep their lease_ttl / renew_divisor rhythm. A tick that overran the
+  /// period is followed at once.
   void on_lease_tick(const boost::system::error_code& ec) {
     if (ec || stopping_.load())
       return;
-    rebalance();
+    const auto started = steady::now();
+    lease_tick();
     if (stopping_.load())
       return;
-    lease_timer_.expires_after(options_.lease_ttl / options_.renew_divisor);
+    lease_timer_.expires_at(started + options_.lease_ttl / options_.renew_divisor);
     lease_timer_.async_wait([this](const boost::system::error_code& e) { on_lease_tick(e); });
   }
 
-  void on_poll(const boost::system::error_code& ec) {
-    if (ec || stopping_.load())
-      return;
-    claim_round();
+  /// Renew first (held leases are what expires), then heartbeat and membership, then
+  /// release towards the target; acquiring is handed to the acquirer thread. Control
+  /// thread only.
+  void lease_tick() {
+    renew_held();
     if (stopping_.load())
       return;
-    poll_timer_.expires_after(options_.poll_interval);
-    poll_timer_.async_wait([this](const boost::system::error_code& e) { on_poll(e); });
+    rebalance();
   }
 
-  /// From any thread: run one claim round on the control thread soon (coalesced).
-  void request_claim() noexcept {
-    if (stopping_.load())
-      return;
-    if (claim_posted_.exchange(true))
-      return;
-    try {
-      asio::post(control_io_, [this] {
-        claim_posted_.store(false);
-        claim_round();
-      });
-    } catch (...) {
-      claim_posted_.store(false);
+  /// Renews every held lease, whatever the heartbeat does next: renewing is always safe
+  /// (a lease taken over meanwhile is fenced and reported lost), and a relay that merely
+  /// failed one heartbeat should not drop partitions it still legitimately holds.
+  /// Control thread only; one store call per lease.
+  void renew_held() {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> held;
+    {
+      std::lock_guard lock(mu_);
+      held.reserve(leases_.size());
+      for (const auto& [p, l] : leases_)
+        held.emplace_back(p, l.epoch);
+    }
+    for (const auto& [p, epoch] : held) {
+      if (stopping_.load())
+        return;
+      const auto requested = clock_->now();
+      bool lost = false;
+      try {
+        const bool ok = store_->renew(fence_for(p, epoch), options_.lease_ttl);
+        std::lock_guard lock(mu_);
+        auto it = leases_.find(p);
+        if (it == leases_.end() || it->second.epoch != epoch)
+          continue;  // dropped or released meanwhile (a fenced settle, stop())
+        if (ok) {
+          it->second.deadline = local_deadline(requested);
+        } else {
+          leases_.erase(it);
+          update_owned_locked();
+          lost = true;
+        }
+      } catch (...) {
+        count_error("renewing partition " + std::to_string(p), std::current_exception());
+        continue;
+      }
+      if (lost)
+        log(log_level::warn, "lost the lease of partition " + std::to_string(p));
     }
   }
 
-  /// Heartbeat, membership, target, acquire / renew / release. Control thread only.
+  /// Heartbeat, membership, target, release, then an acquire pass for the missing target
+  /// partitions on the acquirer thread (one pass at a time). Control thread only.
   void rebalance() {
     bool alive = true;
     try {
@@ -361,7 +406,7 @@ struct relay::impl {
     // Without a fresh heartbeat this relay may be missing from the live owners: keep the
     // previous target rather than giving every partition away over one failed call.
     std::optional<std::set<std::uint32_t>> target;
-    if (alive) {
+    if (alive && !stopping_.load()) {
       try {
         const auto owners = store_->live_owners();
         const auto mine = detail::assigned_partitions(owners, owner_, partitions_);
@@ -371,7 +416,7 @@ struct relay::impl {
       }
     }
 
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> to_release, to_renew;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> to_release;
     std::vector<std::uint32_t> to_acquire;
     {
       std::lock_guard lock(mu_);
@@ -380,17 +425,15 @@ struct relay::impl {
         rebalanced_ = true;
       }
       for (const auto& [p, l] : leases_) {
-        if (target_.count(p) == 0 && busy_.count(p) == 0) {
+        if (target_.count(p) == 0 && busy_.count(p) == 0)
           to_release.emplace_back(p, l.epoch);
-        } else {
-          to_renew.emplace_back(p, l.epoch);
-        }
       }
       for (auto p : target_) {
         if (leases_.count(p) == 0)
           to_acquire.push_back(p);
       }
-      // Released ones stop being claimed now; the store call follows.
+      // Released ones stop being claimed now (the claimer checks leases_ under mu_ both
+      // before and after its store call); the store call follows.
       for (const auto& [p, epoch] : to_release)
         leases_.erase(p);
       update_owned_locked();
@@ -406,35 +449,42 @@ struct relay::impl {
         count_error("releasing partition " + std::to_string(p), std::current_exception());
       }
     }
-    for (const auto& [p, epoch] : to_renew) {
-      if (stopping_.load())
-        return;
-      const auto requested = clock_->now();
-      bool lost = false;
+    if (!to_acquire.empty() && !stopping_.load() && !acquiring_.exchange(true)) {
       try {
-        const bool ok = store_->renew(fence_for(p, epoch), options_.lease_ttl);
-        std::lock_guard lock(mu_);
-        auto it = leases_.find(p);
-        if (it == leases_.end() || it->second.epoch != epoch)
-          continue;
-        if (ok) {
-          it->second.deadline = local_deadline(requested);
-        } else {
-          leases_.erase(it);
-          update_owned_locked();
-          lost = true;
-        }
+        asio::post(acquire_io_, [this, ps = std::move(to_acquire)] {
+          try {
+            acquire_all(ps);
+          } catch (...) {
+            count_error("acquiring partitions", std::current_exception());
+          }
+          acquiring_.store(false);
+        });
+        return;
       } catch (...) {
-        count_error("renewing partition " + std::to_string(p), std::current_exception());
-        continue;
+        acquiring_.store(false);
       }
-      if (lost)
-        log(log_level::warn, "lost the lease of partition " + std::to_string(p));
     }
+    notify_flush_waiters();
+  }
+
+  /// Wakes flush() waiters that wait for ownership.
+  void notify_flush_waiters() {
+    std::lock_guard lock(mu_);
+    if (flush_waiters_ > 0)
+      cv_.notify_all();
+  }
+
+  /// Acquires the given partitions that are still wanted and not held. Acquirer thread.
+  void acquire_all(const std::vector<std::uint32_t>& partitions) {
     bool acquired = false;
-    for (auto p : to_acquire) {
+    for (auto p : partitions) {
       if (stopping_.load())
         return;
+      {
+        std::lock_guard lock(mu_);
+        if (target_.count(p) == 0 || leases_.count(p) != 0)
+          continue;  // the target moved on since the control thread asked
+      }
       const auto requested = clock_->now();
       try {
         const auto epoch = store_->acquire(owner_, p, options_.lease_ttl);
@@ -449,6 +499,7 @@ struct relay::impl {
           }
           return;
         }
+        // Even if the target moved meanwhile, keep it: the next tick releases it.
         leases_[p] = lease{*epoch, local_deadline(requested)};
         update_owned_locked();
         acquired = true;
@@ -462,14 +513,40 @@ struct relay::impl {
     if (acquired) {
       request_claim();
     } else {
-      // Wake flush() waiters that wait for ownership.
-      std::lock_guard lock(mu_);
-      if (flush_waiters_ > 0)
-        cv_.notify_all();
+      notify_flush_waiters();
     }
   }
 
-  /// One claim round over the idle owned partitions. Control thread only (single flight).
+  // ================================================================ claimer thread
+  void on_poll(const boost::system::error_code& ec) {
+    if (ec || stopping_.load())
+      return;
+    claim_round();
+    if (stopping_.load())
+      return;
+    poll_timer_.expires_after(options_.poll_interval);
+    poll_timer_.async_wait([this](const boost::system::error_code& e) { on_poll(e); });
+  }
+
+  /// From any thread: run one claim round on the claimer thread soon (coalesced).
+  void request_claim() noexcept {
+    if (stopping_.load())
+      return;
+    if (claim_posted_.exchange(true))
+      return;
+    try {
+      asio::post(claim_io_, [this] {
+        claim_posted_.store(false);
+        claim_round();
+      });
+    } catch (...) {
+      claim_posted_.store(false);
+    }
+  }
+
+  /// One claim round over the idle owned partitions. Claimer thread only (single flight).
+  /// Runs beside the control thread: everything it reads or decides is under mu_, and a
+  /// claim result is used only if its lease (same epoch) is still held and idle then.
   void claim_round() {
     if (stopping_.load())
       return;
@@ -732,10 +809,8 @@ struct relay::impl {
       cv_.notify_all();
     }
     try {
-      asio::post(control_io_, [this] {
-        lease_timer_.cancel();
-        poll_timer_.cancel();
-      });
+      asio::post(control_io_, [this] { lease_timer_.cancel(); });
+      asio::post(claim_io_, [this] { poll_timer_.cancel(); });
     } catch (...) {
     }
     log(log_level::info, "relay " + owner_ + " stopping");
@@ -778,12 +853,16 @@ struct relay::impl {
       count_error("leaving", std::current_exception());
     }
     control_guard_.reset();
+    claim_guard_.reset();
+    acquire_guard_.reset();
     worker_guard_.reset();
     control_io_.stop();
+    claim_io_.stop();
+    acquire_io_.stop();
     worker_io_.stop();
 
     // Join threads that end in time; detach the ones stuck in a publish or a store call.
-    const bool listener = threads_.size() > 1 + options_.threads;
+    const bool listener = threads_.size() > listener_slot();
     const auto join_deadline =
         std::max(deadline, steady::now() + (listener ? milliseconds(400) : milliseconds(100)));
     {

@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,6 +90,54 @@ inline bool keys_in_order(const std::vector<txoutbox::outbox_record>& records) {
   }
   return true;
 }
+
+/// A store that forwards every call to a memory_store; tests derive from it to observe,
+/// delay or fail single calls without re-implementing the SPI.
+class forwarding_store : public txoutbox::store {
+ public:
+  explicit forwarding_store(std::shared_ptr<txoutbox::testing::memory_store> inner)
+      : inner_(std::move(inner)) {}
+
+  std::uint32_t partition_count() override { return inner_->partition_count(); }
+  void heartbeat(const std::string& o, std::chrono::milliseconds t) override {
+    inner_->heartbeat(o, t);
+  }
+  std::vector<std::string> live_owners() override { return inner_->live_owners(); }
+  void leave(const std::string& o) override { inner_->leave(o); }
+  std::optional<std::uint64_t> acquire(const std::string& o, std::uint32_t p,
+                                       std::chrono::milliseconds t) override {
+    return inner_->acquire(o, p, t);
+  }
+  bool renew(const txoutbox::fence& f, std::chrono::milliseconds t) override {
+    return inner_->renew(f, t);
+  }
+  void release(const txoutbox::fence& f) override { inner_->release(f); }
+  std::vector<txoutbox::lease_info> leases() override { return inner_->leases(); }
+  std::vector<txoutbox::claimed_partition> claim(const std::string& o,
+                                                 std::span<const std::uint32_t> p,
+                                                 std::size_t limit) override {
+    return inner_->claim(o, p, limit);
+  }
+  bool begin_batch(const txoutbox::fence& f, const txoutbox::batch_marker& m) override {
+    return inner_->begin_batch(f, m);
+  }
+  bool settle(const txoutbox::fence& f, std::span<const txoutbox::outcome> o) override {
+    return inner_->settle(f, o);
+  }
+  txoutbox::store_stats stats() override { return inner_->stats(); }
+  std::vector<txoutbox::dead_letter_record> dead_letters(std::size_t limit) override {
+    return inner_->dead_letters(limit);
+  }
+  std::size_t requeue_dead_letters(std::span<const txoutbox::message_id> ids) override {
+    return inner_->requeue_dead_letters(ids);
+  }
+  std::size_t purge_dead_letters(std::span<const txoutbox::message_id> ids) override {
+    return inner_->purge_dead_letters(ids);
+  }
+
+ protected:
+  std::shared_ptr<txoutbox::testing::memory_store> inner_;
+};
 
 /// Distinct seqs among the records.
 inline std::size_t distinct(const std::vector<txoutbox::outbox_record>& records) {

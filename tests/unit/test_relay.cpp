@@ -11,6 +11,7 @@
 
 #include "relay_test_support.hpp"
 #include "txoutbox/error.hpp"
+#include "txoutbox/partition.hpp"
 #include "txoutbox/relay.hpp"
 #include "txoutbox/testing/manual_clock.hpp"
 #include "txoutbox/testing/memory_publisher.hpp"
@@ -150,18 +151,25 @@ TEST_CASE("relay honours the publisher's retry_after", "[relay][retry]") {
 TEST_CASE("a retry of message k holds k+1 of the same key back", "[relay][retry][order]") {
   fixture f;
   auto pub = std::make_shared<scripted_publisher>();
-  pub->push(publish_result::retry("broker down", 2000ms));  // for a1, the first sent
   const auto a1 = f.store->enqueue(make_message("a", 1));
   const auto a2 = f.store->enqueue(make_message("a", 2));
   const auto b1 = f.store->enqueue(make_message("b", 1));
+  // a1's first send fails; "a" and "b" hash to different partitions, published by two
+  // workers in either order, so the failure is tied to the id rather than to send order.
+  std::atomic<bool> failed_once{false};
+  pub->set_fallback([&](const txoutbox::outbox_record& rec) {
+    if (rec.msg.id == a1 && !failed_once.exchange(true))
+      return publish_result::retry("broker down", 2000ms);
+    return publish_result::ok();
+  });
   relay r(f.store, pub, fast_options(f.clk, "r1"));
   r.start();
   REQUIRE(wait_until([&] { return r.stats().published == 1 && r.stats().retried == 1; }));
   REQUIRE(r.flush(5s));
   auto sent = pub->sent();
   REQUIRE(sent.size() == 2);
-  CHECK(sent[0].msg.id == a1);
-  CHECK(sent[1].msg.id == b1);  // a2 not sent while a1 waits
+  CHECK(((sent[0].msg.id == a1 && sent[1].msg.id == b1) ||
+         (sent[0].msg.id == b1 && sent[1].msg.id == a1)));  // a2 not sent while a1 waits
   f.clk->advance(2001ms);
   REQUIRE(wait_until([&] { return r.stats().published == 3; }));
   sent = pub->sent();
@@ -417,9 +425,9 @@ namespace {
 
 /// A memory store that reports wake-ups like PostgreSQL LISTEN: notify() wakes
 /// wait_for_wakeup(). Everything else is forwarded.
-class waking_store final : public txoutbox::store {
+class waking_store final : public relay_test::forwarding_store {
  public:
-  explicit waking_store(std::shared_ptr<memory_store> inner) : inner_(std::move(inner)) {}
+  using forwarding_store::forwarding_store;
   void notify() {
     {
       std::lock_guard lock(mutex_);
@@ -437,45 +445,8 @@ class waking_store final : public txoutbox::store {
     pending_ = false;
     return got;
   }
-  std::uint32_t partition_count() override { return inner_->partition_count(); }
-  void heartbeat(const std::string& o, std::chrono::milliseconds t) override {
-    inner_->heartbeat(o, t);
-  }
-  std::vector<std::string> live_owners() override { return inner_->live_owners(); }
-  void leave(const std::string& o) override { inner_->leave(o); }
-  std::optional<std::uint64_t> acquire(const std::string& o, std::uint32_t p,
-                                       std::chrono::milliseconds t) override {
-    return inner_->acquire(o, p, t);
-  }
-  bool renew(const txoutbox::fence& f, std::chrono::milliseconds t) override {
-    return inner_->renew(f, t);
-  }
-  void release(const txoutbox::fence& f) override { inner_->release(f); }
-  std::vector<txoutbox::lease_info> leases() override { return inner_->leases(); }
-  std::vector<txoutbox::claimed_partition> claim(const std::string& o,
-                                                 std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
-    return inner_->claim(o, p, limit);
-  }
-  bool begin_batch(const txoutbox::fence& f, const txoutbox::batch_marker& m) override {
-    return inner_->begin_batch(f, m);
-  }
-  bool settle(const txoutbox::fence& f, std::span<const txoutbox::outcome> o) override {
-    return inner_->settle(f, o);
-  }
-  txoutbox::store_stats stats() override { return inner_->stats(); }
-  std::vector<txoutbox::dead_letter_record> dead_letters(std::size_t limit) override {
-    return inner_->dead_letters(limit);
-  }
-  std::size_t requeue_dead_letters(std::span<const txoutbox::message_id> ids) override {
-    return inner_->requeue_dead_letters(ids);
-  }
-  std::size_t purge_dead_letters(std::span<const txoutbox::message_id> ids) override {
-    return inner_->purge_dead_letters(ids);
-  }
 
  private:
-  std::shared_ptr<memory_store> inner_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool pending_ = false;
@@ -512,4 +483,242 @@ TEST_CASE("relay claims when the store reports a wake-up", "[relay][wakeup]") {
   REQUIRE(wait_until([&] { return pub->count() == 1; }));
   // The listener thread ends within its wait slice when the relay stops.
   REQUIRE(r.stop(5s));
+}
+
+namespace {
+
+/// Records the lease-upkeep calls (renew, heartbeat, live_owners, acquire, release) in
+/// the order they reach the store, can hold claim() at a gate (a claim statement stuck
+/// on a loaded database) and can make heartbeats fail. Everything else is forwarded.
+class observed_store final : public relay_test::forwarding_store {
+ public:
+  using forwarding_store::forwarding_store;
+
+  void hold_claims() {
+    std::lock_guard lock(mutex_);
+    held_ = true;
+  }
+  void release_claims() {
+    {
+      std::lock_guard lock(mutex_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+  /// claim() calls waiting at the gate right now.
+  std::size_t claims_waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiting_;
+  }
+  /// acquire() of `partition` waits until release_acquires(), as an UPDATE waits on a
+  /// lease row that a frozen relay keeps locked.
+  void hold_acquires_of(std::uint32_t partition) {
+    std::lock_guard lock(mutex_);
+    held_acquire_ = partition;
+  }
+  void release_acquires() {
+    {
+      std::lock_guard lock(mutex_);
+      held_acquire_.reset();
+    }
+    cv_.notify_all();
+  }
+  std::size_t acquires_waiting() const {
+    std::lock_guard lock(mutex_);
+    return acquires_waiting_;
+  }
+  void fail_heartbeats(bool on) { fail_heartbeats_.store(on); }
+  std::vector<std::string> calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  std::size_t count(const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::count(calls_.begin(), calls_.end(), name));
+  }
+
+  void heartbeat(const std::string& o, std::chrono::milliseconds t) override {
+    record("heartbeat");
+    if (fail_heartbeats_.load())
+      throw txoutbox::transient_error("injected heartbeat failure");
+    inner_->heartbeat(o, t);
+  }
+  std::vector<std::string> live_owners() override {
+    record("live_owners");
+    return inner_->live_owners();
+  }
+  std::optional<std::uint64_t> acquire(const std::string& o, std::uint32_t p,
+                                       std::chrono::milliseconds t) override {
+    record("acquire");
+    {
+      std::unique_lock lock(mutex_);
+      ++acquires_waiting_;
+      cv_.wait(lock, [&] { return held_acquire_ != p; });
+      --acquires_waiting_;
+    }
+    return inner_->acquire(o, p, t);
+  }
+  bool renew(const txoutbox::fence& f, std::chrono::milliseconds t) override {
+    record("renew");
+    return inner_->renew(f, t);
+  }
+  void release(const txoutbox::fence& f) override {
+    record("release");
+    inner_->release(f);
+  }
+  std::vector<txoutbox::claimed_partition> claim(const std::string& o,
+                                                 std::span<const std::uint32_t> p,
+                                                 std::size_t limit) override {
+    {
+      std::unique_lock lock(mutex_);
+      ++waiting_;
+      cv_.wait(lock, [&] { return !held_; });
+      --waiting_;
+    }
+    return inner_->claim(o, p, limit);
+  }
+
+ private:
+  void record(const char* name) {
+    std::lock_guard lock(mutex_);
+    calls_.emplace_back(name);
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  std::size_t waiting_ = 0;
+  std::optional<std::uint32_t> held_acquire_;
+  std::size_t acquires_waiting_ = 0;
+  std::vector<std::string> calls_;
+  std::atomic<bool> fail_heartbeats_{false};
+};
+
+/// Opens the gates when the test leaves, even on a failed REQUIRE, so the relay (declared
+/// before it, destroyed after it) never stops with a call stuck in the store.
+struct claim_gate_opener {
+  observed_store& store;
+  ~claim_gate_opener() {
+    store.release_claims();
+    store.release_acquires();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("relay keeps renewing its leases while a claim round is stuck in the store",
+          "[relay][lease]") {
+  fixture f(4);
+  auto observed = std::make_shared<observed_store>(f.store);
+  auto pub = std::make_shared<memory_publisher>();
+  relay r(observed, pub, fast_options(f.clk, "r1"));
+  claim_gate_opener opener{*observed};
+  r.start();
+  REQUIRE(r.flush(10s));
+  REQUIRE(r.stats().owned_partitions == 4);
+
+  f.store->enqueue(make_message("a", 1));
+  observed->hold_claims();
+  r.poke();
+  REQUIRE(wait_until([&] { return observed->claims_waiting() == 1; }));
+  // Three more lease ticks (4 renewals and a heartbeat each) while the claim is stuck,
+  // with the database clock moving past the lease lifetime meanwhile.
+  const auto renews = observed->count("renew");
+  const auto heartbeats = observed->count("heartbeat");
+  f.clk->advance(40'000ms);
+  REQUIRE(wait_until([&] { return observed->count("renew") >= renews + 3 * 4; }));
+  f.clk->advance(40'000ms);  // 80 s after the stuck claim began: a 60 s lease
+  const auto renewed_after = observed->count("renew");
+  REQUIRE(wait_until([&] { return observed->count("renew") >= renewed_after + 4; }));
+  CHECK(observed->count("heartbeat") >= heartbeats + 3);
+  CHECK(observed->claims_waiting() == 1);  // still the same stuck round
+  CHECK(r.stats().owned_partitions == 4);
+  for (const auto& l : f.store->leases()) {
+    CHECK(l.owner == "r1");
+    CHECK(l.expires_in.count() > 0);
+  }
+  CHECK(pub->count() == 0);
+
+  observed->release_claims();
+  REQUIRE(wait_until([&] { return pub->count() == 1; }));
+  REQUIRE(r.flush(10s));
+  CHECK(r.stats().errors == 0);
+  CHECK(r.stop(5s));
+}
+
+TEST_CASE("relay keeps renewing and publishing while an acquire waits on a locked lease row",
+          "[relay][lease]") {
+  fixture f(4);
+  // Partition 3 is held by an owner that has no heartbeat (a frozen relay): r1 is assigned
+  // all four, and its acquire of 3 waits as on a row that owner keeps locked.
+  REQUIRE(f.store->acquire("ghost", 3, 60'000ms).has_value());
+  auto observed = std::make_shared<observed_store>(f.store);
+  observed->hold_acquires_of(3);
+  auto pub = std::make_shared<memory_publisher>();
+  relay r(observed, pub, fast_options(f.clk, "r1"));
+  claim_gate_opener opener{*observed};
+  r.start();
+  REQUIRE(wait_until([&] { return observed->acquires_waiting() == 1; }));
+  REQUIRE(wait_until([&] { return r.stats().owned_partitions == 3; }));
+
+  const auto renews = observed->count("renew");
+  const auto heartbeats = observed->count("heartbeat");
+  REQUIRE(wait_until([&] { return observed->count("renew") >= renews + 3 * 3; }));
+  CHECK(observed->count("heartbeat") >= heartbeats + 3);
+  std::size_t elsewhere = 0;
+  for (int k = 0; k < 40; ++k) {
+    const auto key = "key-" + std::to_string(k);
+    f.store->enqueue(make_message(key, 0));
+    if (txoutbox::partition_of(key, 4) != 3)
+      ++elsewhere;
+  }
+  REQUIRE(elsewhere > 0);
+  REQUIRE(wait_until([&] { return pub->count() == elsewhere; }));
+  CHECK(observed->acquires_waiting() == 1);  // still the same stuck acquire
+
+  // The lock goes away and the ghost's lease runs out: r1 takes partition 3 and drains it.
+  observed->release_acquires();
+  f.clk->advance(60'001ms);
+  REQUIRE(wait_until([&] { return r.stats().owned_partitions == 4; }));
+  REQUIRE(r.flush(10s));
+  CHECK(pub->count() == 40);
+  CHECK(f.store->size() == 0);
+  CHECK(r.stop(5s));
+}
+
+TEST_CASE("a relay whose heartbeat fails keeps renewing and keeps its partitions",
+          "[relay][lease][faults]") {
+  fixture f(4);
+  auto observed = std::make_shared<observed_store>(f.store);
+  auto pub = std::make_shared<memory_publisher>();
+  relay_test::log_sink logs;
+  auto opts = fast_options(f.clk, "r1");
+  opts.on_log = logs.hook();
+  relay r(observed, pub, opts);
+  r.start();
+  REQUIRE(r.flush(10s));
+
+  observed->fail_heartbeats(true);
+  const auto renews = observed->count("renew");
+  const auto heartbeats = observed->count("heartbeat");
+  REQUIRE(wait_until([&] { return observed->count("heartbeat") >= heartbeats + 3; }));
+  f.clk->advance(40'000ms);
+  const auto renewed_after = observed->count("renew");
+  REQUIRE(wait_until([&] { return observed->count("renew") >= renewed_after + 4; }));
+  f.clk->advance(40'000ms);  // past the lease renewed before the failures began
+  CHECK(observed->count("renew") >= renews + 3 * 4);
+  CHECK(logs.contains("injected heartbeat failure"));
+  CHECK(r.stats().owned_partitions == 4);
+  for (const auto& l : f.store->leases()) {
+    CHECK(l.owner == "r1");
+    CHECK(l.expires_in.count() > 0);
+  }
+  // It still publishes while its heartbeat fails.
+  f.store->enqueue(make_message("a", 1));
+  r.poke();
+  REQUIRE(wait_until([&] { return pub->count() == 1; }));
+
+  observed->fail_heartbeats(false);
+  REQUIRE(r.flush(10s));
+  CHECK(r.stop(5s));
 }
