@@ -250,10 +250,10 @@ class pg_store final : public store {
   std::optional<std::uint64_t> acquire(const std::string& owner, std::uint32_t partition,
                                        std::chrono::milliseconds ttl) override {
     return with_connection("acquiring a lease", [&](pqxx::connection& c) {
-      pqxx::work tx(c);
+      // One statement in autocommit: no window in which a frozen relay holds the row.
+      pqxx::nontransaction tx(c);
       const auto res =
           tx.exec_prepared(st_acquire, owner, static_cast<std::int64_t>(partition), ms(ttl));
-      tx.commit();
       if (res.empty())
         return std::optional<std::uint64_t>();
       return std::optional<std::uint64_t>(res[0][0].as<std::uint64_t>());
@@ -364,16 +364,15 @@ class pg_store final : public store {
     const auto dead_arr = id_array(dead);
     const auto dead_reason_arr = text_array(dead_reasons);
     return with_connection("settling a batch", [&](pqxx::connection& c) {
-      pqxx::work tx(c);
+      // One atomic statement in autocommit: a fenced settle changes nothing by itself (every
+      // outbox change joins the lease update), and no explicit transaction means a relay
+      // frozen after the statement (GC, SIGSTOP) holds no lock on the lease row. It also
+      // saves the BEGIN and COMMIT round trips on the hot path.
+      pqxx::nontransaction tx(c);
       const auto row = tx.exec_prepared1(st_settle, static_cast<std::int64_t>(f.partition), f.owner,
                                          static_cast<std::int64_t>(f.epoch), pub_arr, retry_arr,
                                          delay_arr, retry_reason_arr, dead_arr, dead_reason_arr);
-      if (row[0].as<std::int64_t>() == 0) {
-        tx.abort();
-        return false;
-      }
-      tx.commit();
-      return true;
+      return row[0].as<std::int64_t>() != 0;
     });
   }
 
@@ -471,9 +470,11 @@ class pg_store final : public store {
   /// Runs `fn` on a pooled connection. Any failure drops that connection and is mapped to
   /// a txoutbox error. A connection that had sat idle in the pool and turns out dead
   /// (server restart, pg_terminate_backend) is replaced and `fn` run once more: every
-  /// caller's work is either read-only, idempotent, or inside an explicit transaction
-  /// that a lost connection cannot have committed (a loss during COMMIT is
-  /// pqxx::in_doubt_error, which is never retried).
+  /// caller's work is read-only, idempotent, or inside an explicit transaction that a lost
+  /// connection cannot have committed (a loss during COMMIT is pqxx::in_doubt_error, which
+  /// is never retried). The one exception is settle in autocommit: if the connection dies
+  /// after the server committed it but before the reply, re-running it counts a retried
+  /// row's attempt twice; its deletes and the fence make it otherwise idempotent.
   template <class Fn>
   auto with_connection(std::string_view what, Fn&& fn)
       -> decltype(fn(std::declval<pqxx::connection&>())) {

@@ -20,10 +20,16 @@ struct store_sql {
         leave_member("DELETE FROM " + s + ".outbox_member WHERE owner = $1"),
         leave_leases("UPDATE " + s +
                      ".outbox_lease SET owner = NULL, expires_at = now() WHERE owner = $1"),
+        // SKIP LOCKED: a lease row locked by another session (a holder mid-renew, or a
+        // frozen one) is "not free now"; waiting on it would stall this relay's upkeep.
         acquire("UPDATE " + s +
                 ".outbox_lease SET owner = $1, epoch = epoch + 1, "
                 "expires_at = now() + $3::float8 * interval '1 millisecond' "
-                "WHERE partition_no = $2 AND (owner IS NULL OR owner = $1 OR expires_at <= now()) "
+                "WHERE partition_no = (SELECT partition_no FROM " +
+                s +
+                ".outbox_lease WHERE partition_no = $2 "
+                "AND (owner IS NULL OR owner = $1 OR expires_at <= now()) "
+                "FOR UPDATE SKIP LOCKED) "
                 "RETURNING epoch"),
         renew("UPDATE " + s +
               ".outbox_lease SET expires_at = now() + $4::float8 * interval '1 millisecond' "
