@@ -178,7 +178,7 @@ TEST_CASE("a retry of message k holds k+1 of the same key back", "[relay][retry]
   CHECK(sent[3].msg.id == a2);
 }
 
-TEST_CASE("relay dead-letters a message after max_attempts; other keys flow", "[relay][dead]") {
+TEST_CASE("relay dead-letters a message after max_attempts, other keys flow", "[relay][dead]") {
   fixture f;
   auto pub = std::make_shared<scripted_publisher>();
   const auto bad = f.store->enqueue(make_message("a", 1));
@@ -259,7 +259,7 @@ TEST_CASE("relay stop is bounded while a publish hangs and ignores shutdown", "[
   CHECK(f.store->size() == 5);
 }
 
-TEST_CASE("relay stop unblocks a publish through shutdown; the rows are retried later",
+TEST_CASE("relay stop unblocks a publish through shutdown, the rows are retried later",
           "[relay][stop]") {
   fixture f;
   auto pub = std::make_shared<scripted_publisher>();

@@ -119,7 +119,7 @@ TEST_CASE("a retry holds the key back across a rebalance to another relay",
   CHECK(recs[1].msg.id == a2);
 }
 
-TEST_CASE("a relay whose lease was taken over cannot settle; the new owner republishes",
+TEST_CASE("a relay whose lease was taken over cannot settle, the new owner republishes",
           "[relay][multi][fencing]") {
   auto clk = std::make_shared<manual_clock>();
   auto store = std::make_shared<memory_store>(memory_store_options{.partitions = 1, .clock = clk});
@@ -171,7 +171,7 @@ TEST_CASE("a relay whose lease was taken over cannot settle; the new owner repub
   relay_a.stop(1s);
 }
 
-TEST_CASE("after a relay dies mid-batch the next owner isolates the batch; duplicates bounded",
+TEST_CASE("after a relay dies mid-batch the next owner isolates the batch, duplicates bounded",
           "[relay][multi][crash-loop]") {
   auto clk = std::make_shared<manual_clock>();
   auto store = std::make_shared<memory_store>(memory_store_options{.partitions = 1, .clock = clk});
