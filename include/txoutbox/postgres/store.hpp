@@ -22,7 +22,8 @@ struct store_options {
   bool listen = true;      ///< LISTEN on the schema's channel for wake-ups
   /// Connections the store opens at most for SPI calls (the LISTEN connection is extra).
   /// Each call checks one out for one short transaction.
-  std::size_t pool_size = 4;
+  /// A relay makes up to its threads + 3 calls at once; connections open only when needed.
+  std::size_t pool_size = 8;
   /// application_name of every connection (shows in pg_stat_activity); ignored when the
   /// URL sets one itself.
   std::string application_name = "txoutbox";

@@ -24,7 +24,8 @@ struct store_options {
   std::string schema{};
   /// Sessions the store opens at most; each SPI call checks one out for one short
   /// statement or transaction.
-  std::size_t pool_size = 4;
+  /// A relay makes up to its threads + 3 calls at once; connections open only when needed.
+  std::size_t pool_size = 8;
   /// How long a statement waits for another connection's write lock before failing with
   /// a transient error (SQLite busy timeout).
   std::chrono::milliseconds busy_timeout{5000};
