@@ -1,0 +1,318 @@
+// Relay processes publishing to a local HTTP sink that fails and recovers, SIGKILLed mid-stream.
+#include <signal.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli_test_support.hpp"
+#include "delivery_checker.hpp"
+#include "test_http_server.hpp"
+#include "txoutbox/testing/wait.hpp"
+#ifdef TXOUTBOX_CLI_HTTP_SQLITE
+#include <soci/session.h>
+
+#include "txoutbox/soci/session.hpp"
+#include "txoutbox/soci/transaction.hpp"
+#include "txoutbox/soci/writer.hpp"
+#endif
+
+using namespace txoutbox;
+using namespace txoutbox::testing;
+using namespace txoutbox::testing::cli;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int keys = 20;
+constexpr int batch = 20;
+constexpr std::uint32_t partitions = 4;
+
+const std::map<std::string, std::optional<std::string>> clean_env{
+    {"TXOUTBOX_DB_URL", std::nullopt}, {"TXOUTBOX_DB_PASSWORD", std::nullopt}};
+
+/// The webhook endpoint: answers 503 while failing, 200 otherwise. Remembers the ce-id of
+/// every request it accepted (2xx), in arrival order, and how often each id was refused.
+/// Responders run on the server's connection threads; readers take the same lock.
+class webhook_sink {
+ public:
+  webhook_sink() {
+    server_.set_responder([this](const http_test::recorded_request& req) {
+      http_test::scripted_response resp;
+      std::lock_guard lock(mutex_);
+      if (failing_) {
+        resp.status = 503;
+        ++refused_[req.header("ce-id")];
+        ++refused_total_;
+      } else {
+        accepted_.push_back(req.header("ce-id"));
+        accepted_ids_.insert(accepted_.back());
+      }
+      return resp;
+    });
+  }
+
+  std::string url() const { return server_.url("/hook"); }
+  void set_failing(bool failing) {
+    std::lock_guard lock(mutex_);
+    failing_ = failing;
+  }
+  std::size_t accepted_count() const {
+    std::lock_guard lock(mutex_);
+    return accepted_.size();
+  }
+  std::vector<std::string> accepted() const {
+    std::lock_guard lock(mutex_);
+    return accepted_;
+  }
+  /// True when every id of `ids` was accepted at least once.
+  bool accepted_all(const std::set<std::string>& ids) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& id : ids) {
+      if (!accepted_ids_.contains(id))
+        return false;
+    }
+    return true;
+  }
+  std::size_t refused_total() const {
+    std::lock_guard lock(mutex_);
+    return refused_total_;
+  }
+  /// The most refusals any one message got (retries of the same message).
+  std::size_t most_refusals() const {
+    std::lock_guard lock(mutex_);
+    std::size_t most = 0;
+    for (const auto& [id, n] : refused_)
+      most = std::max(most, n);
+    return most;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  bool failing_ = false;
+  std::vector<std::string> accepted_;
+  std::set<std::string> accepted_ids_;
+  std::map<std::string, std::size_t> refused_;
+  std::size_t refused_total_ = 0;
+  http_test::test_http_server server_;  // last: stopped (joined) before the state above goes
+};
+
+/// One backend under test: how to run a relay on it and how to write to it.
+struct backend {
+  /// The relay's arguments (subcommand, database and the given flags).
+  std::function<std::vector<std::string>(std::vector<std::string> flags)> relay_args;
+  /// Commits (or rolls back, every few transactions) one message for every key at
+  /// position `round`, serialised per key (the test thread is the only writer).
+  std::function<void(int round)> write_round;
+  /// Committed ids with their key and position; ids of rolled-back transactions.
+  std::function<const std::map<message_id, sent_message>&()> committed;
+  std::function<const std::set<message_id>&()> rolled_back;
+  std::filesystem::path cwd;  ///< the relays' working directory
+};
+
+std::set<std::string> committed_ids(const backend& b) {
+  std::set<std::string> out;
+  for (const auto& [id, sent] : b.committed())
+    out.insert(id.to_string());
+  return out;
+}
+
+/// Phase 1: the sink answers 503 while a backlog builds and the relay keeps retrying.
+/// Phase 2: the sink recovers; the relay is SIGKILLed as soon as it delivers from the
+/// backlog, a second relay takes over while more is written. Then every committed message
+/// must have reached the sink, per key first deliveries in write order, nothing rolled
+/// back, and at most one batch per partition re-delivered for the one kill.
+void run_scenario(const backend& b, const temp_dir& dir) {
+  webhook_sink sink;
+  sink.set_failing(true);
+  const std::vector<std::string> flags{"--publisher",      sink.url(),
+                                       "--batch",          std::to_string(batch),
+                                       "--poll-ms",        "50",
+                                       "--lease-ms",       "1000",
+                                       "--backoff-ms",     "20",
+                                       "--backoff-max-ms", "200",
+                                       "--max-attempts",   "100000",
+                                       "--threads",        "2",
+                                       "--publisher-opt",  "timeout-ms=500"};
+  const auto with_owner = [&](const std::string& owner) {
+    auto f = flags;
+    f.insert(f.end(), {"--owner", owner});
+    return b.relay_args(f);
+  };
+
+  int round = 0;
+  for (; round < 5; ++round)
+    b.write_round(round);
+  child_process a(TXOUTBOX_CLI_PATH, with_owner("relay-a"), clean_env, dir.path(), "relay-a",
+                  b.cwd);
+  REQUIRE(wait_started(a));
+
+  // Everything is refused for a while: the same messages come back again and again.
+  const bool retried = wait_until([&] { return sink.most_refusals() >= 5; }, 20s);
+  {
+    INFO(a.err());
+    REQUIRE(retried);
+    REQUIRE(a.running());
+  }
+  CHECK(sink.accepted_count() == 0);
+  for (; round < 50; ++round)  // a backlog builds up behind the outage
+    b.write_round(round);
+  REQUIRE(a.running());
+
+  sink.set_failing(false);
+  const auto total_before_kill = committed_ids(b).size();
+  const bool delivering = wait_until([&] { return sink.accepted_count() >= 50; }, 20s);
+  a.signal(SIGKILL);
+  const auto accepted_at_kill = sink.accepted_count();
+  {
+    INFO(a.err());
+    REQUIRE(delivering);
+  }
+  REQUIRE(a.wait_for(5s) == std::optional<int>(128 + SIGKILL));
+  // Mid-stream: much of the backlog was still undelivered when the relay died.
+  REQUIRE(accepted_at_kill < total_before_kill);
+
+  child_process c(TXOUTBOX_CLI_PATH, with_owner("relay-c"), clean_env, dir.path(), "relay-c",
+                  b.cwd);
+  REQUIRE(wait_started(c));
+  for (; round < 60; ++round)
+    b.write_round(round);
+
+  const auto expected = committed_ids(b);
+  const bool delivered = wait_until([&] { return sink.accepted_all(expected); }, 30s);
+  c.signal(SIGTERM);
+  const auto code = c.wait_for(15s);
+
+  // Per key in write order (position n), then every accepted request in arrival order.
+  std::map<std::string, std::map<int, std::string>> by_key;
+  for (const auto& [id, sent] : b.committed())
+    by_key[sent.key][sent.n] = id.to_string();
+  delivery_checker checker;
+  for (const auto& [key, ids] : by_key) {
+    for (const auto& [n, id] : ids)
+      checker.committed(id, key);
+  }
+  const auto accepted = sink.accepted();
+  for (const auto& id : accepted)
+    checker.delivered(id);
+  const auto report = checker.check(static_cast<std::size_t>(batch) * partitions * 1);
+  std::size_t rolled_back_delivered = 0;
+  for (const auto& id : b.rolled_back())
+    rolled_back_delivered += std::count(accepted.begin(), accepted.end(), id.to_string());
+
+  INFO(report.describe());
+  INFO("refused " << sink.refused_total() << " requests; " << accepted_at_kill << " of "
+                  << total_before_kill << " accepted when relay-a was killed");
+  INFO("relay-a:\n" << a.err() << "relay-c:\n" << c.err());
+  REQUIRE(delivered);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(b.rolled_back().size() > 0);
+  CHECK(rolled_back_delivered == 0);
+  CHECK(report.missing == 0);
+  CHECK(report.extra == 0);
+  CHECK(report.order_violations == 0);
+  CHECK(report.duplicates <= report.max_duplicates);
+  CHECK(report.ok());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "relay processes on postgres deliver every committed message to a failing then recovering "
+    "http sink across a SIGKILL",
+    "[cli][http][relay][fault]") {
+  TXOUTBOX_CLI_REQUIRE_PG();
+  cli_schema s(partitions);
+  temp_dir dir;
+  workload w(s, keys, 5);
+  backend b{
+      .relay_args =
+          [&](std::vector<std::string> flags) {
+            flags.insert(flags.begin(), "relay");
+            return s.args(flags);
+          },
+      .write_round = [&](int round) { w.round(round, 7); },
+      .committed = [&]() -> const std::map<message_id, sent_message>& { return w.committed; },
+      .rolled_back = [&]() -> const std::set<message_id>& { return w.rolled_back; },
+      .cwd = dir.path(),
+  };
+  run_scenario(b, dir);
+}
+
+#ifdef TXOUTBOX_CLI_HTTP_SQLITE
+namespace {
+
+/// The SQLite counterpart of cli::workload: one session on the file, the SOCI writer,
+/// every `rollback_every`-th transaction rolled back.
+struct sqlite_workload {
+  sqlite_workload(const std::filesystem::path& db, int rollback_every_)
+      : session(txoutbox::soci::open_session("sqlite:" + db.string())),
+        rollback_every(rollback_every_) {}
+
+  void round(int round, int per_tx) {
+    for (int first = 0; first < keys; first += per_tx) {
+      const bool rollback = ++transactions % rollback_every == 0;
+      std::vector<std::pair<message_id, sent_message>> ids;
+      txoutbox::soci::write_transaction tx(*session);
+      for (int k = first; k < std::min(first + per_tx, keys); ++k) {
+        message m;
+        m.aggregate_type = "order";
+        m.aggregate_id = "key-" + std::to_string(k);
+        m.type = "OrderPlaced";
+        m.payload = "{\"k\":" + std::to_string(k) + ",\"n\":" + std::to_string(round) + "}";
+        ids.emplace_back(writer.enqueue(*session, m), sent_message{m.aggregate_id, round});
+      }
+      if (rollback) {
+        tx.rollback();
+        for (auto& [id, sent] : ids)
+          rolled_back.insert(id);
+      } else {
+        tx.commit();
+        for (auto& [id, sent] : ids)
+          committed.emplace(id, sent);
+      }
+    }
+  }
+
+  std::unique_ptr<::soci::session> session;
+  const txoutbox::soci::writer writer{};
+  int rollback_every;
+  int transactions = 0;
+  std::map<message_id, sent_message> committed;
+  std::set<message_id> rolled_back;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "relay processes on a SQLite file deliver every committed message to a failing then "
+    "recovering http sink across a SIGKILL",
+    "[cli][http][sqlite][relay][fault]") {
+  temp_dir dir;
+  const auto migrated = run_cli_in(
+      dir.path(),
+      {"migrate", "--db", "sqlite:orders.db", "--partitions", std::to_string(partitions)},
+      clean_env);
+  INFO(migrated.err);
+  REQUIRE(migrated.exit_code == 0);
+  sqlite_workload w(dir.path() / "orders.db", 5);
+  backend b{
+      .relay_args =
+          [&](std::vector<std::string> flags) {
+            flags.insert(flags.begin(), {"relay", "--db", "sqlite:orders.db"});
+            return flags;
+          },
+      .write_round = [&](int round) { w.round(round, 7); },
+      .committed = [&]() -> const std::map<message_id, sent_message>& { return w.committed; },
+      .rolled_back = [&]() -> const std::set<message_id>& { return w.rolled_back; },
+      .cwd = dir.path(),
+  };
+  run_scenario(b, dir);
+}
+#endif
