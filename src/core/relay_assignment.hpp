@@ -12,7 +12,6 @@ namespace txoutbox::detail {
 /// membership view, so they converge without talking to each other. Returns the
 /// partitions assigned to `self` (empty when self is not among `owners`).
 std::vector<std::uint32_t> assigned_partitions(const std::vector<std::string>& owners,
-                                               const std::string& self,
-                                               std::uint32_t partitions);
+                                               const std::string& self, std::uint32_t partitions);
 
 }  // namespace txoutbox::detail
