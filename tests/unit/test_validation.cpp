@@ -262,7 +262,7 @@ TEST_CASE("numbers beyond the range of a double are refused, big integers kept",
   CHECK(contains(e.what(), "not valid JSON at offset"));
 }
 
-TEST_CASE("payload strings with \\u0000 or a lone low surrogate are rejected",
+TEST_CASE("payload strings with an escaped NUL (u0000) or a lone low surrogate are rejected",
           "[validation][payload][utf8]") {
   const std::vector<std::string> bad = {
       R"(["\u0000"])",
