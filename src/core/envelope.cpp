@@ -1,15 +1,14 @@
 // The JSON-lines envelope: serialising an outbox record to one line and parsing it back.
 #include "txoutbox/envelope.hpp"
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <optional>
 #include <string>
 
 #include "json_util.hpp"
 #include "text_util.hpp"
 #include "txoutbox/error.hpp"
+#include "wire_format.hpp"
 
 namespace txoutbox {
 
@@ -18,22 +17,6 @@ namespace detail {
 namespace {
 
 using sys_time = std::chrono::system_clock::time_point;
-
-/// RFC 3339 UTC with exactly six fractional digits, e.g. 2026-11-21T10:00:00.123456Z.
-std::string format_rfc3339(sys_time tp) {
-  using namespace std::chrono;
-  const auto us = floor<microseconds>(tp);
-  const auto day = floor<days>(us);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> hms{us - day};
-  std::array<char, 40> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<long long>(hms.subseconds().count()));
-  return buf.data();
-}
 
 /// Reads `count` decimal digits at `pos`; false when any is not a digit.
 bool read_digits(std::string_view s, std::size_t pos, std::size_t count, int& out) noexcept {

@@ -91,4 +91,17 @@ int migration_version(std::string_view name) noexcept {
   return version;
 }
 
+long long migration_lock_key(std::string_view schema) {
+  std::uint64_t hash = 14695981039346656037ull;
+  auto mix = [&hash](std::string_view text) {
+    for (const char c : text) {
+      hash ^= static_cast<unsigned char>(c);
+      hash *= 1099511628211ull;
+    }
+  };
+  mix("txoutbox.migrate:");
+  mix(schema);
+  return static_cast<long long>(hash);
+}
+
 }  // namespace txoutbox::detail

@@ -42,4 +42,9 @@ std::string migration_checksum(std::string_view sql);
 /// 0 when the name does not start with a digit.
 int migration_version(std::string_view name) noexcept;
 
+/// The pg_advisory_xact_lock / GET_LOCK key that serialises migrations of one schema:
+/// FNV-1a 64 of "txoutbox.migrate:" + schema, so different schemas migrate in parallel. The
+/// libpqxx and SOCI backends must agree on it to serialise against each other.
+long long migration_lock_key(std::string_view schema);
+
 }  // namespace txoutbox::detail

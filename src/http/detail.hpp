@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/wire_format.hpp"
 #include "txoutbox/publisher.hpp"
 
 namespace txoutbox::http::detail {
@@ -39,8 +40,9 @@ publish_result classify_status(unsigned status, const std::string& status_line,
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now);
 
-/// RFC 3339 UTC with microseconds: "2024-05-01T12:00:00.123456Z".
-std::string format_rfc3339(std::chrono::system_clock::time_point tp);
+/// RFC 3339 UTC with microseconds: "2024-05-01T12:00:00.123456Z" (shared with the other
+/// publishers and the envelope).
+using txoutbox::detail::format_rfc3339;
 
 /// Loopback, private (RFC 1918, ULA), link-local, unspecified or "this network".
 /// IPv4 as 4 bytes in network order; IPv6 as 16 bytes (IPv4-mapped checked as IPv4).

@@ -1,9 +1,7 @@
 // make_publisher_from_uri: the command line's view of the HTTP publisher's options.
-#include <cstdlib>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
+#include "core/publisher_option.hpp"
 #include "http/detail.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/http/publisher.hpp"
@@ -12,15 +10,7 @@ namespace txoutbox::http {
 namespace {
 
 [[noreturn]] void bad_option(const std::string& key, const std::string& why) {
-  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + why);
-}
-
-bool parse_bool(const std::string& key, const std::string& value) {
-  if (value == "true" || value == "1" || value == "yes" || value == "on")
-    return true;
-  if (value == "false" || value == "0" || value == "no" || value == "off")
-    return false;
-  bad_option(key, "expected true or false, got '" + value + "'");
+  throw txoutbox::detail::publisher_option_error(key, why);
 }
 
 std::uint64_t parse_positive(const std::string& key, const std::string& value, std::uint64_t max) {
@@ -33,11 +23,20 @@ std::uint64_t parse_positive(const std::string& key, const std::string& value, s
   return n;
 }
 
-std::string trim_trailing_space(std::string s) {
-  while (!s.empty() &&
-         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-    s.pop_back();
-  return s;
+/// The signing secret's errors: unquoted names, unlike the other publishers' options.
+usage_error secret_error(const std::string& key, txoutbox::detail::secret_problem problem,
+                         const std::string& source) {
+  using txoutbox::detail::secret_problem;
+  switch (problem) {
+    case secret_problem::env_unset:
+      return txoutbox::detail::publisher_option_error(
+          key, "environment variable " + source + " is not set or empty");
+    case secret_problem::file_unreadable:
+      return txoutbox::detail::publisher_option_error(key, "cannot read " + source);
+    case secret_problem::file_empty:
+      break;
+  }
+  return txoutbox::detail::publisher_option_error(key, source + " is empty");
 }
 
 }  // namespace
@@ -57,11 +56,11 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
     } else if (key == "max-connections") {
       o.max_connections = parse_positive(key, value, 1024);
     } else if (key == "verify-peer") {
-      o.verify_peer = parse_bool(key, value);
+      o.verify_peer = txoutbox::detail::parse_bool_option(key, value);
     } else if (key == "ca-file") {
       o.ca_file = value;
     } else if (key == "refuse-private") {
-      o.refuse_private = parse_bool(key, value);
+      o.refuse_private = txoutbox::detail::parse_bool_option(key, value);
     } else if (key.starts_with("header.")) {
       const std::string name = key.substr(7);
       if (!detail::is_token(name))
@@ -76,21 +75,14 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
       if (have_secret)
         bad_option(key, "give only one of secret-env and secret-file");
       have_secret = true;
-      if (key == "secret-env") {
-        const char* v = std::getenv(value.c_str());
-        if (v == nullptr || *v == '\0')
-          bad_option(key, "environment variable " + value + " is not set or empty");
-        o.signing_secret = v;
-      } else {
-        std::ifstream in(value, std::ios::binary);
-        if (!in)
-          bad_option(key, "cannot read " + value);
-        std::ostringstream text;
-        text << in.rdbuf();
-        o.signing_secret = trim_trailing_space(text.str());
-        if (o.signing_secret.empty())
-          bad_option(key, value + " is empty");
-      }
+      const auto error = [&key](txoutbox::detail::secret_problem problem,
+                                const std::string& source) {
+        return secret_error(key, problem, source);
+      };
+      o.signing_secret = key == "secret-env"
+                             ? txoutbox::detail::read_secret_env(value, error)
+                             : txoutbox::detail::read_secret_file(
+                                   value, txoutbox::detail::secret_trim::trailing_space, error);
     } else if (key == "secret") {
       bad_option(key,
                  "secrets are not accepted on the command line; use secret-env or "

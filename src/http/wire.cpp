@@ -202,21 +202,6 @@ publish_result classify_status(unsigned status, const std::string& status_line,
   return publish_result::reject(status_line);
 }
 
-std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  const auto us = floor<microseconds>(tp);
-  const auto day = floor<days>(us);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> tod{us - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06ldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(tod.hours().count()),
-                static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()),
-                static_cast<long>(tod.subseconds().count()));
-  return buf;
-}
-
 bool is_private_v4(const std::array<std::uint8_t, 4>& a) noexcept {
   return a[0] == 0                                 // 0.0.0.0/8 "this network"
          || a[0] == 10                             // 10/8

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/wire_format.hpp"
 #include "kafka/secrets.hpp"
 #include "txoutbox/error.hpp"
 
@@ -35,22 +36,6 @@ constexpr const char* shut_down_reason = "publisher shut down";
 constexpr auto report_grace = 2000ms;
 /// Longest single rd_kafka_poll() while waiting, so a shutdown is seen promptly.
 constexpr auto poll_slice = 20ms;
-
-/// RFC 3339 UTC with microseconds, e.g. 2026-11-21T10:00:00.123456Z (the ce_time header).
-std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  const auto us = floor<microseconds>(tp);
-  const auto day = floor<days>(us);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> hms{us - day};
-  std::array<char, 40> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<long long>(hms.subseconds().count()));
-  return buf.data();
-}
 
 /// Kafka's legal topic names: [A-Za-z0-9._-]{1,249}, and not "." or "..".
 bool valid_topic(std::string_view topic) noexcept {
@@ -330,7 +315,7 @@ class kafka_publisher final : public txoutbox::publisher {
     add("ce_type", m.type);
     add("ce_source", options_.source);
     add("ce_subject", m.aggregate_id);
-    add("ce_time", format_rfc3339(rec.created_at));
+    add("ce_time", detail::format_rfc3339(rec.created_at));
     add("ce_aggregatetype", m.aggregate_type);
     add("content-type", "application/json");
     for (const auto& [name, value] : m.headers) {

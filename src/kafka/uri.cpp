@@ -2,13 +2,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "core/publisher_option.hpp"
 #include "kafka/secrets.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/kafka/publisher.hpp"
@@ -18,15 +16,7 @@ namespace txoutbox::kafka {
 namespace {
 
 [[noreturn]] void bad_option(const std::string& key, const std::string& what) {
-  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + what);
-}
-
-bool parse_bool(const std::string& key, const std::string& value) {
-  if (value == "true" || value == "1" || value == "yes" || value == "on")
-    return true;
-  if (value == "false" || value == "0" || value == "no" || value == "off")
-    return false;
-  bad_option(key, "expected true or false, got '" + value + "'");
+  throw txoutbox::detail::publisher_option_error(key, what);
 }
 
 /// One "host:port" or "[v6]:port" of the bootstrap list.
@@ -58,22 +48,6 @@ bool valid_host_port(std::string_view hp) {
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   return ec == std::errc() && end == port.data() + port.size() && value >= 1 && value <= 65535;
-}
-
-/// Reads a secret from a file; one trailing newline (\n or \r\n) is dropped. The error
-/// names the path, never the content.
-std::string read_secret_file(const std::string& key, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    bad_option(key, "cannot read file '" + path + "'");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.ends_with("\n"))
-    text.pop_back();
-  if (text.ends_with("\r"))
-    text.pop_back();
-  if (text.empty())
-    bad_option(key, "file '" + path + "' is empty");
-  return text;
 }
 
 }  // namespace
@@ -129,7 +103,7 @@ publisher_options parse_publisher_uri(std::string_view uri,
         bad_option(key, "needs an aggregate type after 'topic-map.'");
       o.topic_map[type] = value;
     } else if (key == "java-partitioner") {
-      o.java_compatible_partitioner = parse_bool(key, value);
+      o.java_compatible_partitioner = txoutbox::detail::parse_bool_option(key, value);
     } else if (key == "source") {
       if (value.empty())
         bad_option(key, "must not be empty");
@@ -144,13 +118,10 @@ publisher_options parse_publisher_uri(std::string_view uri,
       const std::string name = key.substr(9);
       if (name.ends_with("-env")) {
         const std::string prop = name.substr(0, name.size() - 4);
-        const char* env = value.empty() ? nullptr : std::getenv(value.c_str());
-        if (env == nullptr || *env == '\0')
-          bad_option(key, "environment variable '" + value + "' is not set or empty");
-        set_property(key, prop, env);
+        set_property(key, prop, txoutbox::detail::read_secret_option(key, value));
       } else if (name.ends_with("-file")) {
         const std::string prop = name.substr(0, name.size() - 5);
-        set_property(key, prop, read_secret_file(key, value));
+        set_property(key, prop, txoutbox::detail::read_secret_option(key, value));
       } else {
         if (detail::is_secret_property(name)) {
           bad_option(key, "secrets are not taken on the command line: use property." + name +

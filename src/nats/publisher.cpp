@@ -4,9 +4,7 @@
 
 #include <nats/nats.h>
 
-#include <array>
 #include <atomic>
-#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/wire_format.hpp"
 #include "nats/subject.hpp"
 #include "txoutbox/error.hpp"
 
@@ -30,22 +29,6 @@ constexpr std::chrono::milliseconds connect_cooldown{500};
 constexpr std::chrono::milliseconds max_connect_timeout{2000};
 constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
 constexpr const char* shut_down_reason = "publisher shut down";
-
-/// RFC 3339 UTC with microseconds, e.g. 2026-11-21T10:00:00.123456Z (the ce-time header).
-std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  const auto us = floor<microseconds>(tp);
-  const auto day = floor<days>(us);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> hms{us - day};
-  std::array<char, 40> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<long long>(hms.subseconds().count()));
-  return buf.data();
-}
 
 /// libnats' text for a failed call: the thread's last error, else the status text.
 std::string status_text(natsStatus s) {
@@ -220,7 +203,7 @@ class nats_publisher final : public txoutbox::publisher {
     set("ce-type", m.type);
     set("ce-source", options_.source);
     set("ce-subject", m.aggregate_id);
-    set("ce-time", format_rfc3339(rec.created_at));
+    set("ce-time", txoutbox::detail::format_rfc3339(rec.created_at));
     set("ce-aggregatetype", m.aggregate_type);
     set("content-type", "application/json");
 

@@ -3,14 +3,12 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/publisher_option.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/nats/publisher.hpp"
 
@@ -19,44 +17,13 @@ namespace txoutbox::nats {
 namespace {
 
 [[noreturn]] void bad_option(const std::string& key, const std::string& what) {
-  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + what);
+  throw txoutbox::detail::publisher_option_error(key, what);
 }
 
 [[noreturn]] void bad_uri(const std::string& what) {
   throw usage_error(
       errc::malformed_input, "publisher",
       "nats publisher URI must look like nats://host:port[,nats://host:port]: " + what);
-}
-
-bool parse_bool(const std::string& key, const std::string& value) {
-  if (value == "true" || value == "1" || value == "yes" || value == "on")
-    return true;
-  if (value == "false" || value == "0" || value == "no" || value == "off")
-    return false;
-  bad_option(key, "expected true or false, got '" + value + "'");
-}
-
-/// Reads a secret from a file; one trailing newline (\n or \r\n) is dropped. The error
-/// names the path, never the content.
-std::string read_secret_file(const std::string& key, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    bad_option(key, "cannot read file '" + path + "'");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.ends_with("\n"))
-    text.pop_back();
-  if (text.ends_with("\r"))
-    text.pop_back();
-  if (text.empty())
-    bad_option(key, "file '" + path + "' is empty");
-  return text;
-}
-
-std::string read_secret_env(const std::string& key, const std::string& variable) {
-  const char* env = variable.empty() ? nullptr : std::getenv(variable.c_str());
-  if (env == nullptr || *env == '\0')
-    bad_option(key, "environment variable '" + variable + "' is not set or empty");
-  return env;
 }
 
 /// Checks one "nats://host[:port]"; the error never echoes a part after '@'.
@@ -127,7 +94,7 @@ publisher_options parse_publisher_uri(std::string_view uri,
     } else if (key == "stream") {
       o.stream_name = value;
     } else if (key == "create-stream") {
-      o.create_stream = parse_bool(key, value);
+      o.create_stream = txoutbox::detail::parse_bool_option(key, value);
     } else if (key == "ack-timeout-ms") {
       long long ms = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
@@ -147,13 +114,12 @@ publisher_options parse_publisher_uri(std::string_view uri,
       if (token_given)
         bad_option(key, "give the token once, through token-env or token-file");
       token_given = true;
-      o.token = key == "token-env" ? read_secret_env(key, value) : read_secret_file(key, value);
+      o.token = txoutbox::detail::read_secret_option(key, value);
     } else if (key == "password-env" || key == "password-file") {
       if (password_given)
         bad_option(key, "give the password once, through password-env or password-file");
       password_given = true;
-      o.password =
-          key == "password-env" ? read_secret_env(key, value) : read_secret_file(key, value);
+      o.password = txoutbox::detail::read_secret_option(key, value);
     } else if (key == "token" || key == "password") {
       bad_option(key, "secrets are not taken on the command line: use " + key +
                           "-env=VARIABLE or " + key + "-file=PATH");

@@ -6,25 +6,11 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "core/inbox_check.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/identifier.hpp"
-#include "txoutbox/validation.hpp"
 
 namespace txoutbox::postgres {
-namespace {
-
-void check_text(std::string_view value, const char* field) {
-  if (value.empty()) {
-    throw usage_error(errc::invalid_argument, field, std::string(field) + ": must not be empty");
-  }
-  if (!is_clean_utf8(value)) {
-    throw usage_error(errc::invalid_argument, field,
-                      std::string(field) + ": not valid UTF-8 or contains NUL");
-  }
-}
-
-}  // namespace
-
 inbox::inbox(inbox_options options) : options_(std::move(options)) {
   check_identifier(options_.schema, "schema");
   const auto table = quote_identifier(options_.schema) + ".outbox_inbox";
@@ -37,8 +23,7 @@ inbox::inbox(inbox_options options) : options_(std::move(options)) {
 
 bool inbox::first_time(pqxx::transaction_base& tx, std::string_view consumer,
                        std::string_view message_id) const {
-  check_text(consumer, "consumer");
-  check_text(message_id, "message_id");
+  txoutbox::detail::check_inbox_key(consumer, message_id);
   const auto result = tx.exec_params(insert_sql_, std::string(consumer), std::string(message_id));
   return result.affected_rows() == 1;
 }

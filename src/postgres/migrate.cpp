@@ -14,21 +14,6 @@
 namespace txoutbox::postgres {
 namespace {
 
-/// The pg_advisory_xact_lock key that serialises migrations of one schema: FNV-1a 64 of a
-/// fixed prefix and the schema name, so different schemas migrate in parallel.
-long long advisory_key(std::string_view schema) {
-  std::uint64_t hash = 14695981039346656037ull;
-  auto mix = [&hash](std::string_view text) {
-    for (const char c : text) {
-      hash ^= static_cast<unsigned char>(c);
-      hash *= 1099511628211ull;
-    }
-  };
-  mix("txoutbox.migrate:");
-  mix(schema);
-  return static_cast<long long>(hash);
-}
-
 /// Quotes a validated identifier ([A-Za-z_][A-Za-z0-9_]*: no quote to double).
 std::string quote(const std::string& identifier) {
   return quote_identifier(identifier);
@@ -82,7 +67,7 @@ migrate_result migrate(pqxx::connection_base& conn, const migrate_options& optio
                       "partitions: " + std::to_string(options.partitions) + " is outside 1..4096");
   }
   const auto quoted_schema = quote(options.schema);
-  const auto key = advisory_key(options.schema);
+  const auto key = detail::migration_lock_key(options.schema);
   const auto files = detail::migrations_postgresql();
 
   migrate_result result;

@@ -7,10 +7,6 @@
 #include <pqxx/row>
 #include <pqxx/transaction>
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -21,6 +17,7 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "core/wire_format.hpp"
 #include "listener.hpp"
 #include "names.hpp"
 #include "store_sql.hpp"
@@ -53,45 +50,6 @@ constexpr const char* st_partitions = "txo_partitions";
 
 double ms(std::chrono::milliseconds d) {
   return static_cast<double>(std::max<std::int64_t>(0, d.count()));
-}
-
-/// Text fit for a text[] element: valid UTF-8 (bad bytes become '?'), no NUL, capped.
-/// Publisher reasons are arbitrary bytes; one bad byte must not wedge a partition.
-std::string clean_text(std::string_view in, std::size_t cap = 2000) {
-  std::string out;
-  out.reserve(std::min(in.size(), cap));
-  std::size_t i = 0;
-  while (i < in.size() && out.size() < cap) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    std::size_t len = c < 0x80         ? 1
-                      : (c >> 5) == 6  ? 2
-                      : (c >> 4) == 14 ? 3
-                      : (c >> 3) == 30 ? 4
-                                       : 0;
-    bool ok = len > 0 && i + len <= in.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && len == 3) {  // no surrogates, no overlongs
-      const auto c1 = static_cast<unsigned char>(in[i + 1]);
-      ok = !(c == 0xED && c1 >= 0xA0) && !(c == 0xE0 && c1 < 0xA0);
-    } else if (ok && len == 2) {
-      ok = c >= 0xC2;
-    } else if (ok && len == 4) {
-      const auto c1 = static_cast<unsigned char>(in[i + 1]);
-      ok = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-    }
-    if (!ok || c == 0) {
-      out.push_back('?');
-      ++i;
-      continue;
-    }
-    if (out.size() + len > cap)
-      break;
-    out.append(in.substr(i, len));
-    i += len;
-  }
-  return out;
 }
 
 /// An array literal of already-safe tokens (ints, uuids): {a,b,c}.
@@ -131,29 +89,6 @@ std::string id_array(std::span<const message_id> ids) {
   return plain_array(ids, [](const message_id& id) { return id.to_string(); });
 }
 
-/// jsonb headers text -> header_map. The writer stores an object of strings; anything
-/// else (a foreign writer) is kept as its JSON text.
-header_map parse_headers(const char* text) {
-  header_map out;
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text);
-  if (doc.HasParseError() || !doc.IsObject())
-    return out;
-  for (const auto& m : doc.GetObject()) {
-    std::string name(m.name.GetString(), m.name.GetStringLength());
-    if (m.value.IsString()) {
-      out.insert_or_assign(std::move(name),
-                           std::string(m.value.GetString(), m.value.GetStringLength()));
-    } else {
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-      m.value.Accept(w);
-      out.insert_or_assign(std::move(name), std::string(buf.GetString(), buf.GetSize()));
-    }
-  }
-  return out;
-}
-
 std::chrono::system_clock::time_point from_us(std::int64_t us) {
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -169,7 +104,7 @@ outbox_record read_record(const pqxx::row& row, int col) {
   r.msg.aggregate_id = row[col + 2].as<std::string>();
   r.msg.type = row[col + 3].as<std::string>();
   r.msg.payload = row[col + 4].as<std::string>();
-  r.msg.headers = parse_headers(row[col + 5].c_str());
+  r.msg.headers = txoutbox::detail::headers_from_json(row[col + 5].c_str());
   r.seq = row[col + 6].as<std::int64_t>();
   return r;
 }
@@ -349,11 +284,11 @@ class pg_store final : public store {
         case outcome::action::retry:
           retried.push_back(o.id);
           retry_delays.push_back(std::to_string(std::max<std::int64_t>(0, o.delay.count())));
-          retry_reasons.push_back(clean_text(o.reason));
+          retry_reasons.push_back(txoutbox::detail::clean_text(o.reason));
           break;
         case outcome::action::dead_letter:
           dead.push_back(o.id);
-          dead_reasons.push_back(clean_text(o.reason));
+          dead_reasons.push_back(txoutbox::detail::clean_text(o.reason));
           break;
       }
     }

@@ -1,66 +1,16 @@
 // The PostgreSQL writer: one INSERT (plus a folded-in NOTIFY) per call on the caller's transaction.
 #include "txoutbox/postgres/writer.hpp"
 
-#include <cstdio>
 #include <pqxx/pqxx>
 #include <string>
 
+#include "core/wire_format.hpp"
 #include "names.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/identifier.hpp"
 
 namespace txoutbox::postgres {
 namespace {
-
-/// Appends `text` as a JSON string literal. `text` is validated UTF-8 without NUL.
-void append_json_string(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x",
-                        static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buffer;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-/// The headers as a JSON object text ("{}" when none), for the jsonb column.
-std::string headers_json(const header_map& headers) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [name, value] : headers) {
-    if (!first)
-      out.push_back(',');
-    first = false;
-    append_json_string(out, name);
-    out.push_back(':');
-    append_json_string(out, value);
-  }
-  out.push_back('}');
-  return out;
-}
 
 /// Appends one element to a PostgreSQL array literal under construction: always
 /// double-quoted, with `"` and `\` backslash-escaped (the array input syntax).
@@ -117,10 +67,11 @@ message_id writer::enqueue(pqxx::transaction_base& tx, const message& msg) const
   const auto id = msg.id.is_nil() ? message_id::generate() : msg.id;
   if (options_.notify) {
     tx.exec_params(single_sql_, id.to_string(), msg.aggregate_type, msg.aggregate_id, msg.type,
-                   msg.payload, headers_json(msg.headers), delay_ms(msg), channel_);
+                   msg.payload, txoutbox::detail::headers_to_json(msg.headers), delay_ms(msg),
+                   channel_);
   } else {
     tx.exec_params(single_sql_, id.to_string(), msg.aggregate_type, msg.aggregate_id, msg.type,
-                   msg.payload, headers_json(msg.headers), delay_ms(msg));
+                   msg.payload, txoutbox::detail::headers_to_json(msg.headers), delay_ms(msg));
   }
   return id;
 }
@@ -150,7 +101,7 @@ std::vector<message_id> writer::enqueue(pqxx::transaction_base& tx,
     append_array_element(key_array, msg.aggregate_id);
     append_array_element(event_array, msg.type);
     append_array_element(payload_array, msg.payload);
-    append_array_element(header_array, headers_json(msg.headers));
+    append_array_element(header_array, txoutbox::detail::headers_to_json(msg.headers));
     append_array_element(delay_array, std::to_string(delay_ms(msg)));
   }
   for (auto* array : {&id_array, &type_array, &key_array, &event_array, &payload_array,

@@ -6,9 +6,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <array>
 #include <atomic>
-#include <cstdio>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -19,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/wire_format.hpp"
 #include "txoutbox/error.hpp"
 
 namespace txoutbox::redis {
@@ -44,74 +43,6 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
-}
-
-/// RFC 3339 UTC with microseconds, e.g. 2026-11-21T10:00:00.123456Z (the created_at field).
-std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  const auto us = floor<microseconds>(tp);
-  const auto day = floor<days>(us);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> hms{us - day};
-  std::array<char, 40> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<long long>(hms.subseconds().count()));
-  return buf.data();
-}
-
-/// Appends `s` as a JSON string literal. Header values are valid UTF-8 without CR/LF/NUL
-/// (validated by the writers); other control characters are escaped as \u00XX.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 0xf]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-/// The `headers` field: a JSON object of strings ("{}" when there are none).
-std::string headers_json(const header_map& headers) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [name, value] : headers) {
-    if (!first)
-      out.push_back(',');
-    first = false;
-    append_json_string(out, name);
-    out.push_back(':');
-    append_json_string(out, value);
-  }
-  out.push_back('}');
-  return out;
 }
 
 /// True when an error reply describes the server's state rather than the command, so the
@@ -152,9 +83,9 @@ std::vector<std::string> xadd_args(const publisher_options& o, const outbox_reco
   args.emplace_back("payload");
   args.push_back(rec.msg.payload);
   args.emplace_back("headers");
-  args.push_back(headers_json(rec.msg.headers));
+  args.push_back(detail::headers_to_json(rec.msg.headers));
   args.emplace_back("created_at");
-  args.push_back(format_rfc3339(rec.created_at));
+  args.push_back(detail::format_rfc3339(rec.created_at));
   return args;
 }
 

@@ -3,14 +3,12 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/publisher_option.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/redis/publisher.hpp"
 
@@ -21,7 +19,7 @@ namespace {
 constexpr const char* uri_shape = "redis://[user@]host[:port][/db]";
 
 [[noreturn]] void bad_option(const std::string& key, const std::string& what) {
-  throw usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + what);
+  throw txoutbox::detail::publisher_option_error(key, what);
 }
 
 [[noreturn]] void bad_uri(const std::string& what) {
@@ -44,29 +42,6 @@ std::chrono::milliseconds parse_ms(const std::string& key, const std::string& va
   if (!ms)
     bad_option(key, "expected a positive number of milliseconds, got '" + value + "'");
   return std::chrono::milliseconds(*ms);
-}
-
-/// Reads a secret from a file; one trailing newline (\n or \r\n) is dropped. The error
-/// names the path, never the content.
-std::string read_secret_file(const std::string& key, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    bad_option(key, "cannot read file '" + path + "'");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.ends_with("\n"))
-    text.pop_back();
-  if (text.ends_with("\r"))
-    text.pop_back();
-  if (text.empty())
-    bad_option(key, "file '" + path + "' is empty");
-  return text;
-}
-
-std::string read_secret_env(const std::string& key, const std::string& variable) {
-  const char* env = variable.empty() ? nullptr : std::getenv(variable.c_str());
-  if (env == nullptr || *env == '\0')
-    bad_option(key, "environment variable '" + variable + "' is not set or empty");
-  return env;
 }
 
 }  // namespace
@@ -159,8 +134,7 @@ publisher_options parse_publisher_uri(std::string_view uri,
       if (password_given)
         bad_option(key, "give the password once, through password-env or password-file");
       password_given = true;
-      o.password =
-          key == "password-env" ? read_secret_env(key, value) : read_secret_file(key, value);
+      o.password = txoutbox::detail::read_secret_option(key, value);
     } else if (key == "password") {
       bad_option(key,
                  "secrets are not taken on the command line: use password-env=VARIABLE or "

@@ -26,19 +26,6 @@ std::string dialect::version_table_ddl(const std::string& table) const {
          now_ms() + "))";
 }
 
-long long migration_lock_key(std::string_view schema) {
-  std::uint64_t hash = 14695981039346656037ull;
-  auto mix = [&hash](std::string_view text) {
-    for (const char c : text) {
-      hash ^= static_cast<unsigned char>(c);
-      hash *= 1099511628211ull;
-    }
-  };
-  mix("txoutbox.migrate:");
-  mix(schema);
-  return static_cast<long long>(hash);
-}
-
 const dialect* dialect_for_scheme(std::string_view scheme) {
 #ifdef TXOUTBOX_SOCI_HAVE_SQLITE3
   if (scheme == "sqlite" || scheme == "sqlite3")

@@ -156,8 +156,7 @@ const dialect& mysql_dialect();
 const dialect& postgresql_dialect();
 #endif
 
-/// FNV-1a 64 of "txoutbox.migrate:" + schema: the migration lock key shared with the
-/// libpqxx backend (src/postgres/migrate.cpp), so both serialise on one schema.
-long long migration_lock_key(std::string_view schema);
+/// The migration lock key shared with the libpqxx backend (core/migration_text.hpp).
+using txoutbox::detail::migration_lock_key;
 
 }  // namespace txoutbox::soci::detail

@@ -8,26 +8,12 @@
 #include <limits>
 #include <string>
 
+#include "core/inbox_check.hpp"
 #include "dialect.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/identifier.hpp"
-#include "txoutbox/validation.hpp"
 
 namespace txoutbox::soci {
-namespace {
-
-void check_text(std::string_view value, const char* field) {
-  if (value.empty()) {
-    throw usage_error(errc::invalid_argument, field, std::string(field) + ": must not be empty");
-  }
-  if (!is_clean_utf8(value)) {
-    throw usage_error(errc::invalid_argument, field,
-                      std::string(field) + ": not valid UTF-8 or contains NUL");
-  }
-}
-
-}  // namespace
-
 inbox::inbox(inbox_options options) : options_(std::move(options)) {
   if (!options_.schema.empty())
     check_identifier(options_.schema, "schema");
@@ -35,8 +21,7 @@ inbox::inbox(inbox_options options) : options_(std::move(options)) {
 
 bool inbox::first_time(::soci::session& session, std::string_view consumer,
                        std::string_view message_id) const {
-  check_text(consumer, "consumer");
-  check_text(message_id, "message_id");
+  txoutbox::detail::check_inbox_key(consumer, message_id);
   const auto& d = detail::dialect_for(session);
   const auto table = d.table(detail::resolve_schema(d, options_.schema, &session), "outbox_inbox");
   const std::string c(consumer);

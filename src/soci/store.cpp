@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/wire_format.hpp"
 #include "dialect.hpp"
-#include "json_text.hpp"
 #include "txoutbox/error.hpp"
 
 namespace txoutbox::soci {
@@ -385,7 +385,7 @@ class soci_store final : public store {
         r.msg.aggregate_id = aggregate_id;
         r.msg.type = type;
         r.msg.payload = payload;
-        r.msg.headers = detail::parse_headers(headers);
+        r.msg.headers = txoutbox::detail::headers_from_json(headers);
         r.seq = seq;
         r.partition = p;
         r.created_at = from_ms(created);
@@ -430,12 +430,12 @@ class soci_store final : public store {
             publish_st.execute(true);
             break;
           case outcome::action::retry:
-            reason = detail::clean_text(o.reason);
+            reason = txoutbox::detail::clean_text(o.reason);
             delay = ms(o.delay);
             retry_st.execute(true);
             break;
           case outcome::action::dead_letter: {
-            reason = detail::clean_text(o.reason);
+            reason = txoutbox::detail::clean_text(o.reason);
             long long present = 0;
             s << sql_.in_partition, ::soci::use(id), ::soci::use(p), ::soci::into(present);
             if (present == 0)
@@ -488,7 +488,7 @@ class soci_store final : public store {
         d.record.msg.aggregate_id = aggregate_id;
         d.record.msg.type = type;
         d.record.msg.payload = payload;
-        d.record.msg.headers = detail::parse_headers(headers);
+        d.record.msg.headers = txoutbox::detail::headers_from_json(headers);
         d.record.seq = seq;
         d.record.partition = static_cast<std::uint32_t>(partition);
         d.record.created_at = from_ms(created);

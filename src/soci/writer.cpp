@@ -6,8 +6,8 @@
 #include <deque>
 #include <string>
 
+#include "core/wire_format.hpp"
 #include "dialect.hpp"
-#include "json_text.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/identifier.hpp"
 #include "txoutbox/partition.hpp"
@@ -113,7 +113,7 @@ row_values values_of(const message& msg, const message_id& id) {
                     .aggregate_id = msg.aggregate_id,
                     .type = msg.type,
                     .payload = msg.payload,
-                    .headers = detail::headers_json(msg.headers),
+                    .headers = txoutbox::detail::headers_to_json(msg.headers),
                     .delay_ms = msg.deliver_after ? msg.deliver_after->count() : 0,
                     .hash = partition_hash(msg.aggregate_id)};
 }

@@ -1,19 +1,22 @@
-// JSON text helpers of the SOCI backend (RapidJSON stays in this file).
-#include "json_text.hpp"
+// Private text formats shared by the stores and publishers (see wire_format.hpp).
+#include "core/wire_format.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <utility>
 
-namespace txoutbox::soci::detail {
-namespace {
+namespace txoutbox::detail {
 
 void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
-  for (const char c : text) {
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -31,22 +34,19 @@ void append_json_string(std::string& out, std::string_view text) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x",
-                        static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buffer;
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 0xf]);
         } else {
-          out.push_back(c);
+          out.push_back(ch);
         }
     }
   }
   out.push_back('"');
 }
 
-}  // namespace
-
-std::string headers_json(const header_map& headers) {
+std::string headers_to_json(const header_map& headers) {
   std::string out = "{";
   bool first = true;
   for (const auto& [name, value] : headers) {
@@ -61,7 +61,7 @@ std::string headers_json(const header_map& headers) {
   return out;
 }
 
-header_map parse_headers(std::string_view text) {
+header_map headers_from_json(std::string_view text) {
   header_map out;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
@@ -120,4 +120,19 @@ std::string clean_text(std::string_view in, std::size_t cap) {
   return out;
 }
 
-}  // namespace txoutbox::soci::detail
+std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  const auto us = floor<microseconds>(tp);
+  const auto day = floor<days>(us);
+  const year_month_day ymd{day};
+  const hh_mm_ss<microseconds> hms{us - day};
+  std::array<char, 40> buf{};
+  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<long long>(hms.subseconds().count()));
+  return buf.data();
+}
+
+}  // namespace txoutbox::detail
