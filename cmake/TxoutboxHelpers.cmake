@@ -24,6 +24,21 @@ macro(txoutbox_resolve_component name)
   endif()
 endmacro()
 
+# txoutbox_pkg_component(NAME PREFIX MODULE DIR): a component whose one dependency is the
+# pkg-config MODULE (imported as PkgConfig::<PREFIX>); adds DIR when it is built. A macro,
+# so the imported target and TXOUTBOX_HAVE_<NAME> land in the caller's scope.
+macro(txoutbox_pkg_component name prefix module dir)
+  if(NOT TXOUTBOX_WITH_${name} STREQUAL "OFF")
+    if(PkgConfig_FOUND)
+      pkg_check_modules(${prefix} IMPORTED_TARGET ${module})
+    endif()
+    txoutbox_resolve_component(${name} ${prefix}_FOUND)
+  endif()
+  if(TXOUTBOX_HAVE_${name})
+    add_subdirectory(${dir})
+  endif()
+endmacro()
+
 function(txoutbox_print_summary)
   get_property(components GLOBAL PROPERTY TXOUTBOX_COMPONENTS)
   message(STATUS "txoutbox ${PROJECT_VERSION}: core testing")
