@@ -5,16 +5,18 @@
 #
 #   --setup            first install the Debian packages it needs (scripts/debian-packages.txt;
 #                      as root, or through sudo)
-#   --build-dir DIR    build directory (default build/release)
-#   --build-type TYPE  CMAKE_BUILD_TYPE (default RelWithDebInfo)
+#   --preset NAME      a configure preset of CMakePresets.json: dev, release (default), asan,
+#                      tsan; the build directory is build/NAME
+#   --build-dir DIR    another build directory than the preset's
+#   --build-type TYPE  another CMAKE_BUILD_TYPE than the preset's
 #   --jobs N           parallel build jobs and parallel tests (default $TXOUTBOX_JOBS or 2)
 #
 # Examples:
-#   scripts/test.sh --setup                                     # fresh Debian 12: install, build, test
-#   scripts/test.sh                                             # everything, RelWithDebInfo
-#   scripts/test.sh --build-dir build/asan --build-type Debug \
-#       -DTXOUTBOX_SANITIZE=address,undefined                   # sanitizers
-#   scripts/test.sh -- -R '^unit_'                              # unit tests only
+#   scripts/test.sh --setup                           # fresh Debian 12: install, build, test
+#   scripts/test.sh                                   # everything, preset release
+#   scripts/test.sh --preset asan                     # ASan + UBSan
+#   scripts/test.sh --preset tsan -- -R '^unit_'      # TSan, unit tests only
+#   scripts/test.sh -- -R '^unit_'                    # unit tests only
 #
 # ccache is used when installed. The PostgreSQL tests get a private server from the CTest
 # fixture (tests/servers/postgres.sh); set TXOUTBOX_TEST_PG_URL to use your own instead.
@@ -22,8 +24,9 @@ set -euo pipefail
 
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 
-build_dir=build/release
-build_type=RelWithDebInfo
+preset=release
+build_dir=
+build_type=
 jobs=${TXOUTBOX_JOBS:-2}
 cmake_args=()
 ctest_args=()
@@ -34,6 +37,10 @@ while [[ $# -gt 0 ]]; do
     --setup)
       setup=true
       shift
+      ;;
+    --preset)
+      preset=$2
+      shift 2
       ;;
     --build-dir)
       build_dir=$2
@@ -57,7 +64,7 @@ while [[ $# -gt 0 ]]; do
       break
       ;;
     -h | --help)
-      sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -76,10 +83,11 @@ if $setup; then
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}"
 fi
 
-configure=(cmake -S . -B "$build_dir" "-DCMAKE_BUILD_TYPE=$build_type")
-if [[ ! -f $build_dir/CMakeCache.txt ]] && command -v ninja >/dev/null 2>&1; then
-  configure+=(-G Ninja)
-fi
+# The preset sets the generator (Ninja), the build type and the warning policy; the
+# options above and -D arguments override it.
+[[ -n $build_dir ]] || build_dir=build/$preset
+configure=(cmake --preset "$preset" -B "$build_dir")
+[[ -z $build_type ]] || configure+=("-DCMAKE_BUILD_TYPE=$build_type")
 if command -v ccache >/dev/null 2>&1; then
   configure+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi

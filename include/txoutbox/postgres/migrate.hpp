@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-namespace pqxx {
-class connection_base;
-}
+// Not a forward declaration: pqxx::connection_base is a class in libpqxx 6 and an alias of
+// pqxx::connection in libpqxx 7, which a forward declaration would contradict.
+#include <pqxx/connection>
 
 namespace txoutbox::postgres {
 
