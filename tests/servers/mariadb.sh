@@ -13,30 +13,8 @@
 # no flush at commit): tests that need durability start their own instance.
 # The URL names the database txoutbox_test (created here); tests create their own.
 set -euo pipefail
-
-usage() {
-  echo "usage: $0 start|stop <dir>" >&2
-  exit 2
-}
-
-[[ $# -eq 2 ]] || usage
-action=$1
-dir=$2
-if [[ $action == start ]]; then
-  mkdir -p -- "$dir"
-elif [[ ! -d $dir ]]; then
-  exit 0
-fi
-dir=$(cd -- "$dir" && pwd)
-
-log() { echo "mariadb.sh: $*" >&2; }
-
-under_ci() {
-  case "${CI:-}" in
-    true | TRUE | True | 1 | yes) return 0 ;;
-    *) return 1 ;;
-  esac
-}
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 
 # The server binary: mariadbd, else mysqld (older packaging), on PATH or in /usr/sbin.
 find_server() {
@@ -54,6 +32,7 @@ find_server() {
   return 1
 }
 
+# The first of the named programs found on PATH.
 find_tool() {
   local candidate
   for candidate in "$@"; do
@@ -65,154 +44,76 @@ find_tool() {
   return 1
 }
 
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+# Stops the mariadbd running from the private dir $1, if any: only the process this
+# script started (its pid file, its datadir on the command line).
+stop_server() {
+  stop_pid_file "$1/mariadbd.pid" 600 "$1/data"
 }
 
-# Stops the instance recorded in <dir>/mysql.base (if any) and removes its files.
-stop_recorded() {
-  local base pid i
-  if [[ -f $dir/mysql.base ]]; then
-    base=$(<"$dir/mysql.base")
-    if [[ -n $base && -f $base/mariadbd.pid ]]; then
-      pid=$(<"$base/mariadbd.pid")
-      # Only signal the process this script started (its pid file, its datadir).
-      if [[ -n $pid ]] && grep -qa -- "$base/data" "/proc/$pid/cmdline" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
-        for i in $(seq 1 600); do
-          kill -0 "$pid" 2>/dev/null || break
-          sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-          kill -9 "$pid" 2>/dev/null || true
-        fi
-      fi
-    fi
-    # Only ever remove a directory this script created.
-    if [[ $base == /tmp/txoutbox-mariadb.* ]]; then
-      rm -rf -- "$base"
-    fi
-    rm -f -- "$dir/mysql.base"
-  fi
-  rm -f -- "$dir/mysql.url"
-}
-
-start() {
-  # Never trust state from an earlier run: stop whatever it recorded, drop its URL.
-  stop_recorded
-
-  if [[ -n ${TXOUTBOX_TEST_MYSQL_URL:-} ]]; then
-    printf '%s\n' "$TXOUTBOX_TEST_MYSQL_URL" >"$dir/mysql.url"
-    log "using TXOUTBOX_TEST_MYSQL_URL (no server started)"
-    return 0
-  fi
-
-  local server install client
+# Finds the binaries, makes a new private dir with a fresh datadir, and starts mariadbd.
+start_server() {
   if ! server=$(find_server) || ! install=$(find_tool mariadb-install-db mysql_install_db) ||
     ! client=$(find_tool mariadb mysql); then
-    if under_ci; then
-      log "MariaDB server binaries not found (install mariadb-server); failing under CI"
-      return 1
-    fi
-    log "MariaDB server binaries not found; MariaDB tests will skip"
-    return 0
+    missing_server "MariaDB server binaries not found" mariadb-server MariaDB
+    return
   fi
-  local user_opt=()
-  if [[ $(id -u) -eq 0 ]]; then
-    if ! id mysql >/dev/null 2>&1; then
-      log "running as root but there is no 'mysql' user to run the server as"
-      return 1
-    fi
+  user_opt=()
+  if as_root; then
+    need_user mysql
     user_opt=(--user=mysql)
   fi
-
-  local base
-  base=$(mktemp -d /tmp/txoutbox-mariadb.XXXXXX)
-  printf '%s\n' "$base" >"$dir/mysql.base"
-  chmod 700 "$base"
-  if [[ $(id -u) -eq 0 ]]; then
-    chown mysql:mysql "$base"
-  fi
-
-  # Run from inside the private dir: the caller's cwd may be unreadable to `mysql`.
-  cd "$base"
+  make_base
+  give_to mysql "$base"
   if ! "$install" --no-defaults "${user_opt[@]}" --datadir="$base/data" \
     --auth-root-authentication-method=normal --skip-test-db >"$base/install.log" 2>&1; then
     log "mariadb-install-db failed:"
     cat "$base/install.log" >&2
     return 1
   fi
+  start_on_free_port
+}
 
-  # Try ports from a random start; another process may take a port between probe and bind,
-  # so a failed start on a busy port moves on to the next one.
-  local port=$((${TXOUTBOX_TEST_MYSQL_PORT:-$((20000 + RANDOM % 30000))} - 1)) attempt i pid
-  for attempt in $(seq 1 25); do
-    port=$((port + 1))
-    if port_in_use "$port"; then
-      continue
+# Starts mariadbd on port $1 (see start_on_free_port): ready when it creates the
+# txoutbox_test database, port taken when its log says the bind failed.
+start_on() {
+  local port=$1 pid
+  : >"$base/err.log"
+  give_to mysql "$base/err.log"
+  setsid "$server" --no-defaults "${user_opt[@]}" --datadir="$base/data" \
+    --socket="$base/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
+    --pid-file="$base/mariadbd.pid" --log-error="$base/err.log" \
+    --skip-name-resolve --max-connections=500 --character-set-server=utf8mb4 \
+    --collation-server=utf8mb4_bin --innodb-flush-log-at-trx-commit=0 \
+    --innodb-doublewrite=0 --innodb-buffer-pool-size=128M --innodb-log-file-size=64M \
+    --innodb-lock-wait-timeout=20 </dev/null >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do
+    if "$client" --no-defaults -S "$base/mysqld.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+      break
     fi
-    : >"$base/err.log"
-    if [[ $(id -u) -eq 0 ]]; then
-      chown mysql:mysql "$base/err.log"
+    if ! kill -0 "$pid" 2>/dev/null; then
+      break
     fi
-    setsid "$server" --no-defaults "${user_opt[@]}" --datadir="$base/data" \
-      --socket="$base/mysqld.sock" --port="$port" --bind-address=127.0.0.1 \
-      --pid-file="$base/mariadbd.pid" --log-error="$base/err.log" \
-      --skip-name-resolve --max-connections=500 --character-set-server=utf8mb4 \
-      --collation-server=utf8mb4_bin --innodb-flush-log-at-trx-commit=0 \
-      --innodb-doublewrite=0 --innodb-buffer-pool-size=128M --innodb-log-file-size=64M \
-      --innodb-lock-wait-timeout=20 </dev/null >/dev/null 2>&1 &
-    pid=$!
-    for i in $(seq 1 600); do
-      if "$client" --no-defaults -S "$base/mysqld.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
-        break
-      fi
-      if ! kill -0 "$pid" 2>/dev/null; then
-        break
-      fi
-      sleep 0.1
-    done
-    if "$client" --no-defaults -S "$base/mysqld.sock" -uroot \
-      -e 'CREATE DATABASE IF NOT EXISTS txoutbox_test CHARACTER SET utf8mb4' >/dev/null 2>&1; then
-      local url="mysql://root@127.0.0.1:$port/txoutbox_test"
-      printf '%s\n' "$url" >"$dir/mysql.url.tmp"
-      mv -f -- "$dir/mysql.url.tmp" "$dir/mysql.url"
-      log "MariaDB $("$server" --version | awk '{print $3}') at $url (data $base)"
-      return 0
-    fi
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-    if grep -qiE "can't start server|address already in use|bind on tcp" "$base/err.log"; then
-      log "port $port busy, trying another (attempt $attempt)"
-      continue
-    fi
-    log "mariadbd did not start:"
-    cat "$base/err.log" >&2
-    return 1
+    sleep 0.1
   done
-  log "no free port found after $attempt attempts"
+  if "$client" --no-defaults -S "$base/mysqld.sock" -uroot \
+    -e 'CREATE DATABASE IF NOT EXISTS txoutbox_test CHARACTER SET utf8mb4' >/dev/null 2>&1; then
+    local url="mysql://root@127.0.0.1:$port/txoutbox_test"
+    write_url "$url"
+    log "MariaDB $("$server" --version | awk '{print $3}') at $url (data $base)"
+    return 0
+  fi
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  if grep -qiE "can't start server|address already in use|bind on tcp" "$base/err.log"; then
+    port_taken=1
+    return 0
+  fi
+  log "mariadbd did not start:"
+  cat "$base/err.log" >&2
   return 1
 }
 
-case "$action" in
-  start)
-    # In a subshell outside any `if`, so that `set -e` still applies inside start().
-    set +e
-    (
-      set -e
-      start
-    )
-    status=$?
-    set -e
-    if [[ $status -ne 0 ]]; then
-      # Leave nothing behind: a failed start must not leave a half-made server or URL.
-      stop_recorded
-      exit 1
-    fi
-    ;;
-  stop) stop_recorded ;;
-  *) usage ;;
-esac
+server_main mysql MYSQL /tmp/txoutbox-mariadb. "$@"
