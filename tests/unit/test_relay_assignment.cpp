@@ -5,8 +5,8 @@
 #include <random>
 #include <set>
 
-#include "relay_assignment.hpp"
-#include "relay_policy.hpp"
+#include "relay/relay_assignment.hpp"
+#include "relay/relay_policy.hpp"
 #include "txoutbox/message_id.hpp"
 
 using txoutbox::detail::assigned_partitions;

@@ -1,5 +1,5 @@
 // Which partitions a relay should own: the deterministic, fair assignment over live owners.
-#include "relay_assignment.hpp"
+#include "relay/relay_assignment.hpp"
 
 #include <algorithm>
 

@@ -46,6 +46,11 @@ std::chrono::milliseconds retry_delay(std::int32_t attempts, std::chrono::millis
                                       std::optional<std::chrono::milliseconds> retry_after,
                                       double u);
 
+/// Backoff for store failures (not publisher retries): doubles per consecutive failure
+/// from the poll interval (at least timing::store_backoff_floor), capped at
+/// timing::store_backoff_cap, so a lost database is not hammered.
+std::chrono::milliseconds store_error_backoff(std::chrono::milliseconds poll, int failures);
+
 struct retry_policy {
   std::uint32_t max_attempts = 10;
   std::chrono::milliseconds backoff_initial{200};

@@ -1,9 +1,11 @@
 // The relay's pure decisions: crash-loop batch planning, retry backoff, result mapping.
-#include "relay_policy.hpp"
+#include "relay/relay_policy.hpp"
 
 #include <algorithm>
 #include <set>
 #include <string_view>
+
+#include "relay/timing.hpp"
 
 namespace txoutbox::detail {
 
@@ -25,6 +27,13 @@ batch_plan plan_batch(const batch_marker& stored, std::span<const outbox_record>
   plan.crash_loop =
       plan.isolate && static_cast<std::int64_t>(plan.next.starts) > std::int64_t{max_crash_starts};
   return plan;
+}
+
+std::chrono::milliseconds store_error_backoff(std::chrono::milliseconds poll, int failures) {
+  auto d = std::max(poll, timing::store_backoff_floor);
+  for (int i = 1; i < failures && d < timing::store_backoff_cap; ++i)
+    d *= 2;
+  return std::min(d, timing::store_backoff_cap);
 }
 
 std::chrono::milliseconds backoff_ceiling(std::int32_t attempts, std::chrono::milliseconds initial,
