@@ -22,6 +22,8 @@ struct validation_options {
 /// Throws usage_error naming the field when the message is unfit for the outbox:
 /// - aggregate_type, aggregate_id, type empty or over max_field_bytes;
 /// - any text field not valid UTF-8 or containing NUL;
+/// - a control character (U+0000..U+001F, U+007F, U+0080..U+009F) in aggregate_type,
+///   aggregate_id or type, which travel in transport headers; other non-ASCII text is fine;
 /// - payload not valid JSON (iterative parse, so nesting depth cannot overflow the
 ///   stack), containing \u0000 or a lone surrogate escape, or over max_payload_bytes;
 /// - a header name that is not an HTTP token, is a duplicate ignoring case, or is

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,31 @@ inline std::size_t utf8_error_offset(std::string_view text) noexcept {
     i += len;
   }
   return std::string_view::npos;
+}
+
+/// A control character found in text: its code point and byte offset.
+struct control_char {
+  char32_t code = 0;
+  std::size_t offset = 0;
+};
+
+/// The first control character of `text` (U+0000..U+001F, U+007F and the C1 range
+/// U+0080..U+009F, which UTF-8 writes as 0xC2 0x80..0x9F), or nullopt. `text` must be valid
+/// UTF-8 (check utf8_error_offset first): other non-ASCII text is never a control
+/// character. These are what break a line-based protocol (HTTP and NATS headers, logs) when
+/// a routing field travels in one. O(n), no allocation.
+inline std::optional<control_char> find_control_char(std::string_view text) noexcept {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F)
+      return control_char{c, i};
+    if (c == 0xC2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9F)
+        return control_char{next, i};
+    }
+  }
+  return std::nullopt;
 }
 
 /// Renders a value for an error message: printable ASCII as is, anything else as \xNN,

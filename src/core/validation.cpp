@@ -2,6 +2,7 @@
 #include "txoutbox/validation.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 
@@ -38,6 +39,15 @@ void check_routing_field(std::string_view value, const char* field,
              std::to_string(options.max_field_bytes));
   }
   check_text(value, field);
+  // Routing fields travel in headers (ce-subject, ce-type, NATS subjects, Kafka keys):
+  // a CR/LF there would start a header or a request of its own.
+  if (const auto control = detail::find_control_char(value)) {
+    char code[8];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(control->code));
+    fail(errc::invalid_message, field,
+         std::string("contains the control character ") + code + " at offset " +
+             std::to_string(control->offset));
+  }
 }
 
 /// RFC 9110 section 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" /

@@ -30,6 +30,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "core/text_util.hpp"
 #include "http/detail.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/http/publisher.hpp"
@@ -398,9 +399,27 @@ class http_publisher final : public sync_publisher {
     // `doomed` is destroyed here, outside the lock.
   }
 
+  /// A reject when a routing field holds a control character. validate() refuses them at
+  /// enqueue; a row written by plain SQL may still carry one, and in ce-subject, ce-type or
+  /// ce-aggregatetype a CR/LF would add a header or smuggle a whole request.
+  static std::optional<publish_result> unsafe_routing_field(const message& msg) {
+    const std::pair<const char*, const std::string*> fields[] = {
+        {"aggregate_type", &msg.aggregate_type},
+        {"aggregate_id", &msg.aggregate_id},
+        {"type", &msg.type}};
+    for (const auto& [name, value] : fields) {
+      if (value->find('\0') != std::string::npos || txoutbox::detail::find_control_char(*value))
+        return publish_result::reject(std::string("unsafe routing field: ") + name +
+                                      " contains a control character");
+    }
+    return std::nullopt;
+  }
+
   /// Fills `req`; returns a reject for a record that cannot be sent as HTTP.
   std::optional<publish_result> build_request(const outbox_record& rec, request_type& req) const {
     const message& msg = rec.msg;
+    if (auto unsafe = unsafe_routing_field(msg))
+      return unsafe;
     req.method(bhttp::verb::post);
     req.target(cfg_->url.target);
     req.version(11);

@@ -248,6 +248,31 @@ TEST_CASE("an invalid message exits 2 naming the field, before connecting", "[cl
   require_error(with({}), 2, "--payload is required");
 }
 
+TEST_CASE("a routing field with CR LF exits 2 naming the field, before connecting",
+          "[cli][usage][injection]") {
+  auto enqueue = [](const std::string& field, const std::string& value) {
+    std::vector<std::string> args{"enqueue",
+                                  "--db",
+                                  "postgresql://127.0.0.1:1/x",
+                                  "--aggregate-type",
+                                  "order",
+                                  "--aggregate-id",
+                                  "42",
+                                  "--type",
+                                  "OrderPlaced",
+                                  "--payload",
+                                  "{}"};
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == field)
+        args[i + 1] = value;
+    }
+    return run_cli(args, clean_env);
+  };
+  require_error(enqueue("--aggregate-id", "o1\r\nX-Injected: 1"), 2, "aggregate_id");
+  require_error(enqueue("--aggregate-type", "order\n"), 2, "aggregate_type");
+  require_error(enqueue("--type", "Order\x1bPlaced"), 2, "type");
+}
+
 TEST_CASE("an unreachable database exits 3 and no password reaches the output", "[cli][database]") {
   const std::string url =
       "postgresql://someone:s3cretPW@127.0.0.1:" + std::to_string(free_port()) + "/nowhere";

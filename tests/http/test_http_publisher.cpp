@@ -132,6 +132,30 @@ TEST_CASE("http publisher keeps request framing headers out of the message's han
   CHECK(server.connections_accepted() == 1);  // framing intact: the connection stayed usable
 }
 
+TEST_CASE("http publisher rejects a routing field with CR LF and sends no injected header",
+          "[http][wire][injection]") {
+  test_http_server server;
+  auto pub = txoutbox::http::make_publisher(options_for(server));
+  // As a row written by plain SQL could hold them: validate() never saw these.
+  auto smuggled = make_record("o1\r\nX-Injected: 1", 1);
+  auto request = make_record("k", 2);
+  request.msg.type = "T\r\n\r\nPOST /other HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+  auto tab = make_record("k", 3);
+  tab.msg.aggregate_type = "order\t";
+  for (const auto* rec : {&smuggled, &request, &tab}) {
+    const auto result = publish_one(*pub, *rec);
+    CHECK(result.status == publish_status::reject);
+    CHECK_THAT(result.reason, Catch::StartsWith("unsafe routing field: "));
+  }
+  const auto fine = make_record("k", 4);
+  CHECK(publish_one(*pub, fine).status == publish_status::ok);
+  const auto reqs = server.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].headers.count("x-injected") == 0);
+  CHECK(reqs[0].body == fine.msg.payload);
+  CHECK(server.connections_accepted() == 1);
+}
+
 TEST_CASE("http publisher takes the status of a response with an oversized body",
           "[http][status]") {
   test_http_server server;

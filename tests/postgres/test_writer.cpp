@@ -160,6 +160,30 @@ TEST_CASE("bad input throws a usage_error naming the field before any SQL is sen
   CHECK(rows[0][0].as<std::string>() == "after");
 }
 
+TEST_CASE("a routing field with a control character is refused before any SQL is sent",
+          "[postgres][writer][injection]") {
+  TXOUTBOX_REQUIRE_PG();
+  pg::schema_fixture fx;
+  const writer w(fx.writer_options());
+  pqxx::work tx(*fx.conn);
+  std::vector<message> batch{pg::make_message("k", 0), pg::make_message("k", 1)};
+  batch[1].aggregate_id = "o1\r\nX-Injected: 1";
+  try {
+    w.enqueue(tx, batch);
+    FAIL("accepted CR LF in aggregate_id");
+  } catch (const txoutbox::usage_error& e) {
+    CHECK(e.field() == "messages[1].aggregate_id");
+  }
+  auto bad_type = pg::make_message("k", 2);
+  bad_type.type = "Order\tPlaced";
+  CHECK_THROWS_AS(w.enqueue(tx, bad_type), txoutbox::usage_error);
+  w.enqueue(tx, pg::make_message("after", 9));
+  tx.commit();
+  const auto rows = fx.exec("SELECT aggregateid FROM " + fx.table("outbox"));
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0][0].as<std::string>() == "after");
+}
+
 TEST_CASE("a database error propagates unchanged and aborts the caller's transaction",
           "[postgres][writer]") {
   TXOUTBOX_REQUIRE_PG();

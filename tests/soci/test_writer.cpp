@@ -53,6 +53,26 @@ TEST_CASE("soci writer rejects bad input before touching the database", "[soci][
   REQUIRE(db.count("outbox") == 1);
 }
 
+TEST_CASE("soci writer refuses a control character in a routing field before touching the database",
+          "[soci][writer][injection]") {
+  temp_db db;
+  auto s = db.open();
+  const txoutbox::soci::writer w;
+  txoutbox::soci::write_transaction tx(*s);
+  auto bad = make_message("k");
+  bad.aggregate_type = "order\x7f";
+  const std::vector<txoutbox::message> batch{make_message("k", 1), bad};
+  try {
+    w.enqueue(*s, batch);
+    FAIL("DEL in aggregate_type accepted");
+  } catch (const txoutbox::usage_error& e) {
+    REQUIRE(e.field() == "messages[1].aggregate_type");
+  }
+  w.enqueue(*s, make_message("k", 3));
+  tx.commit();
+  REQUIRE(db.count("outbox") == 1);
+}
+
 TEST_CASE("soci writer batch keeps order, ids and computes the partition", "[soci][writer]") {
   constexpr std::uint32_t n = 8;
   temp_db db(n);

@@ -87,7 +87,9 @@ TEST_CASE("a well-formed message passes validation", "[validation]") {
   // Multi-byte UTF-8 in every text field, 2-, 3- and 4-byte sequences at the limits.
   m.aggregate_type = "\xc3\xa6rende";
   m.aggregate_id = "\xe6\xb3\xa8\xe6\x96\x87-7 \xf0\x9f\x98\x80 \xef\xbf\xbf \xf4\x8f\xbf\xbf";
-  m.type = "Bestellung\xc2\x80";
+  // U+00A0, the first 2-byte code point that is not a C1 control (U+0080..U+009F are
+  // refused in routing fields since they are control characters; see the test below).
+  m.type = "Bestellung\xc2\xa0";
   m.payload =
       "\"\xf0\x9f\x98\x80 \xed\x9f\xbf \xee\x80\x80\"";  // U+D7FF and U+E000 bracket surrogates
   m.headers = {{"x-note", "caf\xc3\xa9 \t tabs and spaces are fine"}};
@@ -150,6 +152,49 @@ TEST_CASE("NUL inside a routing field is rejected with its offset", "[validation
   m = good();
   m.aggregate_type = std::string("order\0", 6);
   CHECK(rejection(m).field() == "aggregate_type");
+}
+
+TEST_CASE("control characters in a routing field are rejected naming the field and code point",
+          "[validation][routing][injection]") {
+  struct sample {
+    std::string value;
+    std::string expected;
+  };
+  const std::vector<sample> samples = {
+      {"o1\r\nX-Injected: 1", "contains the control character U+000D at offset 2"},
+      {"o1\nX", "contains the control character U+000A at offset 2"},
+      {"a\tb", "contains the control character U+0009 at offset 1"},
+      {"del\x7f", "contains the control character U+007F at offset 3"},
+      {"c1\xc2\x85next", "contains the control character U+0085 at offset 2"},
+      {"\xc2\x9f", "contains the control character U+009F at offset 0"},
+      {"x\x1b[31m", "contains the control character U+001B at offset 1"},
+  };
+  for (const auto& [value, expected] : samples) {
+    for (const std::string field : {"aggregate_type", "aggregate_id", "type"}) {
+      INFO(field << " = " << expected);
+      auto m = good();
+      (field == "aggregate_type" ? m.aggregate_type
+       : field == "aggregate_id" ? m.aggregate_id
+                                 : m.type) = value;
+      const auto e = rejection(m);
+      CHECK(e.code() == errc::invalid_message);
+      CHECK(e.field() == field);
+      CHECK(std::string(e.what()) == field + ": " + expected);
+    }
+  }
+}
+
+TEST_CASE("non-ASCII routing fields without control characters stay valid",
+          "[validation][routing][utf8]") {
+  // U+00A0 (0xC2 0xA0) sits right after the C1 range; U+0100 starts with 0xC4.
+  for (const std::string value : {"caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "nb\xc2\xa0sp",
+                                  "\xc4\x80", "emoji\xf0\x9f\x98\x80", "printable ~!@#$%^&*()"}) {
+    auto m = good();
+    m.aggregate_id = value;
+    m.aggregate_type = value;
+    m.type = value;
+    CHECK_NOTHROW(validate(m));
+  }
 }
 
 TEST_CASE("invalid UTF-8 in a routing field is rejected", "[validation][routing][utf8]") {
