@@ -49,7 +49,7 @@ double relay_drain(const settings& s, const std::string& sch, int relays, long r
                              std::chrono::minutes(10));
   const double elapsed = seconds_since(start);
   for (auto& r : rs)
-    r->stop(std::chrono::seconds(10));
+    (void)r->stop(std::chrono::seconds(10));
   if (!done)
     throw std::runtime_error("relay drain did not finish in 10 minutes");
   return elapsed;

@@ -248,7 +248,8 @@ int run(const settings& s) {
 
   if (!relay.flush(60s))
     throw std::runtime_error("the relay did not publish everything within 60 s");
-  relay.stop(10s);
+  if (!relay.stop(10s))
+    std::cerr << "the relay did not stop within 10 s; its in-flight rows will be retried\n";
   const auto stats = relay.stats();
   std::cout << "relay published " << stats.published << ", retried " << stats.retried
             << ", dead-lettered " << stats.dead_lettered << "\n";

@@ -53,7 +53,7 @@ class publisher {
   virtual ~publisher() = default;
 
   virtual std::vector<publish_result> publish(std::span<const outbox_record> batch) noexcept = 0;
-  virtual bool flush(std::chrono::milliseconds timeout) noexcept = 0;
+  [[nodiscard]] virtual bool flush(std::chrono::milliseconds timeout) noexcept = 0;
   virtual void shutdown(std::chrono::milliseconds timeout) noexcept = 0;
 };
 

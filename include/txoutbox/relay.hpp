@@ -103,11 +103,11 @@ class relay {
   /// published, releases leases and leaves. Returns within about `timeout` even if a
   /// publish hangs (such a thread is abandoned and its late results are fenced).
   /// Returns true when everything in flight finished. Idempotent.
-  bool stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  [[nodiscard]] bool stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   /// Waits until a claim round that began after this call found nothing to publish in
   /// any owned partition and no batch is in flight. False on timeout or when stopped.
-  bool flush(std::chrono::milliseconds timeout);
+  [[nodiscard]] bool flush(std::chrono::milliseconds timeout);
 
   /// Wakes the claimer thread to claim now (as a NOTIFY would).
   void poke() noexcept;

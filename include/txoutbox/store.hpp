@@ -101,11 +101,12 @@ class store {
   /// Takes `partition` if it is free, expired, or already held by `owner`; the epoch is
   /// incremented on every successful acquire. Returns the new epoch, or nullopt when
   /// another owner holds an unexpired lease.
-  virtual std::optional<std::uint64_t> acquire(const std::string& owner, std::uint32_t partition,
-                                               std::chrono::milliseconds ttl) = 0;
+  [[nodiscard]] virtual std::optional<std::uint64_t> acquire(const std::string& owner,
+                                                             std::uint32_t partition,
+                                                             std::chrono::milliseconds ttl) = 0;
   /// Extends a held lease to db now() + ttl. False when the fence no longer matches
   /// (epoch moved on). A lease that expired but was not taken over is renewed.
-  virtual bool renew(const fence& f, std::chrono::milliseconds ttl) = 0;
+  [[nodiscard]] virtual bool renew(const fence& f, std::chrono::milliseconds ttl) = 0;
   /// Gives the partition up (owner cleared, expiry now); keeps the batch marker.
   virtual void release(const fence& f) = 0;
   virtual std::vector<lease_info> leases() = 0;
@@ -120,10 +121,10 @@ class store {
                                                std::span<const std::uint32_t> partitions,
                                                std::size_t limit) = 0;
   /// Stores the crash-loop marker for the batch about to be published. Fenced.
-  virtual bool begin_batch(const fence& f, const batch_marker& marker) = 0;
+  [[nodiscard]] virtual bool begin_batch(const fence& f, const batch_marker& marker) = 0;
   /// Applies the outcomes in one transaction with the lease row locked, and resets the
   /// marker's `starts` to 0. Fenced: on a mismatch nothing is written and it returns false.
-  virtual bool settle(const fence& f, std::span<const outcome> outcomes) = 0;
+  [[nodiscard]] virtual bool settle(const fence& f, std::span<const outcome> outcomes) = 0;
 
   // -- wake-ups ----------------------------------------------------------------------
   /// True when wait_for_wakeup() can report new rows (PostgreSQL LISTEN).

@@ -89,7 +89,7 @@ TEST_CASE("inbox rejects empty or malformed consumer and message id before any S
   pqxx::work tx(*fx.conn);
   auto field_of = [&](std::string_view consumer, std::string_view id) -> std::string {
     try {
-      box.first_time(tx, consumer, id);
+      (void)box.first_time(tx, consumer, id);
     } catch (const txoutbox::usage_error& e) {
       return e.field();
     }
@@ -134,7 +134,7 @@ TEST_CASE("inbox purge deletes only entries older than the age, at most limit at
   {
     pqxx::work tx(*fx.conn);
     for (int i = 0; i < 8; ++i)
-      box.first_time(tx, "c", "m" + std::to_string(i));
+      (void)box.first_time(tx, "c", "m" + std::to_string(i));
     tx.commit();
   }
   // Five entries processed two days ago, three just now.

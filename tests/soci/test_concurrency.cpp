@@ -54,7 +54,7 @@ TEST_CASE("soci sqlite writers on several sessions and a relay share a file with
           long long backlog = 0;
           *s << "SELECT count(*) FROM outbox", soci::into(backlog);
           w.enqueue(*s, make_message("writer-" + std::to_string(t), i));
-          inbox.first_time(*s, "writer-" + std::to_string(t), std::to_string(i));
+          (void)inbox.first_time(*s, "writer-" + std::to_string(t), std::to_string(i));
           tx.commit();
         }
       } catch (...) {

@@ -31,8 +31,8 @@ class inbox {
   /// was new. A concurrent transaction holding the same pair makes this call wait until
   /// that one ends: false if it committed, true if it rolled back. Throws usage_error when
   /// either string is empty or not clean UTF-8; database errors propagate unchanged.
-  bool first_time(pqxx::transaction_base& tx, std::string_view consumer,
-                  std::string_view message_id) const;
+  [[nodiscard]] bool first_time(pqxx::transaction_base& tx, std::string_view consumer,
+                                std::string_view message_id) const;
 
   /// Deletes at most `limit` entries processed more than `age` ago (database clock) and
   /// returns how many it deleted. Call repeatedly (one short transaction each) until it
