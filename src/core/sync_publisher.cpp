@@ -10,6 +10,7 @@ namespace txoutbox {
 namespace {
 
 constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
+constexpr const char* route_down_reason = "not sent: destination unavailable";
 constexpr const char* shut_down_reason = "publisher shut down";
 
 }  // namespace
@@ -20,6 +21,8 @@ std::vector<publish_result> sync_publisher::publish(std::span<const outbox_recor
   // Keys whose earlier record failed in this batch; views into `batch`, which outlives
   // the call.
   std::unordered_set<std::string_view> failed_keys;
+  // Routes reported unavailable in this batch: their later records are not sent.
+  std::unordered_set<std::string> down_routes;
   for (const outbox_record& rec : batch) {
     if (is_shut_down()) {
       results.push_back(publish_result::retry(shut_down_reason));
@@ -27,6 +30,11 @@ std::vector<publish_result> sync_publisher::publish(std::span<const outbox_recor
     }
     if (failed_keys.contains(rec.msg.aggregate_id)) {
       results.push_back(publish_result::retry(not_sent_reason));
+      continue;
+    }
+    if (!down_routes.empty() && down_routes.contains(route(rec))) {
+      failed_keys.insert(rec.msg.aggregate_id);
+      results.push_back(publish_result::unavailable(route_down_reason));
       continue;
     }
     publish_result result;
@@ -44,6 +52,8 @@ std::vector<publish_result> sync_publisher::publish(std::span<const outbox_recor
     }
     if (result.status != publish_status::ok)
       failed_keys.insert(rec.msg.aggregate_id);
+    if (result.status == publish_status::unavailable)
+      down_routes.insert(route(rec));
     results.push_back(std::move(result));
   }
   return results;

@@ -91,6 +91,7 @@ settle_plan map_results(std::span<const outbox_record> batch,
         ++plan.published;
         break;
       case publish_status::retry:
+      case publish_status::unavailable:  // judged by the batch runner first (route_health)
         if (failed_keys.count(key) != 0) {
           ++plan.deferred;
           continue;
