@@ -27,6 +27,7 @@ struct batch_report {
   std::size_t published = 0;
   std::size_t retried = 0;
   std::size_t dead_lettered = 0;
+  std::size_t held = 0;  ///< not sent or left as they were: their destination is unavailable
   std::chrono::microseconds publish_latency{0};  ///< time inside publisher::publish()
   bool fenced = false;                           ///< the lease was lost: nothing was settled
 };
@@ -38,8 +39,12 @@ struct relay_options {
   std::chrono::milliseconds poll_interval{500};    ///< claim at least this often
   std::uint32_t max_attempts = 10;                 ///< failed attempts before dead-lettering
   std::chrono::milliseconds backoff_initial{200};  ///< first retry delay (before jitter)
-  std::chrono::milliseconds backoff_max{60'000};   ///< cap of the exponential backoff
-  std::chrono::milliseconds lease_ttl{10'000};     ///< lease and heartbeat lifetime
+  /// Cap of the exponential backoff, and of a transport's Retry-After hint.
+  std::chrono::milliseconds backoff_max{60'000};
+  /// While a destination (a publisher route) is unavailable, one message probes it this
+  /// often; its other messages wait without using attempts (docs/relay.md).
+  std::chrono::milliseconds probe_interval{1000};
+  std::chrono::milliseconds lease_ttl{10'000};  ///< lease and heartbeat lifetime
   /// Renew leases and heartbeat every lease_ttl / renew_divisor (>= 2).
   std::uint32_t renew_divisor = 3;
   /// A partition whose head message was in this many unfinished batches is isolated and
@@ -63,6 +68,11 @@ struct relay_stats {
   std::uint64_t fenced_batches = 0;  ///< batches whose settle was refused (lease lost)
   std::uint64_t errors = 0;          ///< store or publisher failures logged
   std::uint64_t in_flight = 0;       ///< records inside publish() right now
+  /// Records held back (not sent, no attempt used) because their destination was down.
+  std::uint64_t held = 0;
+  std::uint32_t destinations_down = 0;  ///< routes unavailable right now
+  /// How long the longest-down route has been unavailable; 0 when every route is up.
+  std::chrono::milliseconds unavailable_for{0};
   std::uint32_t owned_partitions = 0;
   std::uint64_t batches = 0;
   std::chrono::microseconds publish_latency_total{0};

@@ -9,25 +9,12 @@
 #include <set>
 
 #include "commands.hpp"
+#include "core/time_text.hpp"
 #include "database.hpp"
 #include "output.hpp"
 
 namespace txoutbox::cli {
 namespace {
-
-/// RFC 3339 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z.
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  const int frac = static_cast<int>(ms - static_cast<std::int64_t>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
-}
 
 void print_list_json(const std::vector<dead_letter_record>& letters) {
   rapidjson::StringBuffer buf;
@@ -68,9 +55,9 @@ void print_list_json(const std::vector<dead_letter_record>& letters) {
     w.Key("reason");
     str(d.reason);
     w.Key("created_at");
-    str(rfc3339(d.record.created_at));
+    str(txoutbox::detail::rfc3339(d.record.created_at));
     w.Key("failed_at");
-    str(rfc3339(d.failed_at));
+    str(txoutbox::detail::rfc3339(d.failed_at));
     w.EndObject();
   }
   w.EndArray();
@@ -84,8 +71,8 @@ void print_list_text(const std::vector<dead_letter_record>& letters, std::size_t
     const message& m = d.record.msg;
     // The reason comes from a broker or the relay: scrubbed like any printed text.
     std::cout << m.id.to_string() << "  " << m.aggregate_type << "/" << m.aggregate_id << "  "
-              << m.type << "  attempts " << d.record.attempts << "  failed " << rfc3339(d.failed_at)
-              << "  " << sanitize(d.reason) << "\n";
+              << m.type << "  attempts " << d.record.attempts << "  failed "
+              << txoutbox::detail::rfc3339(d.failed_at) << "  " << sanitize(d.reason) << "\n";
   }
 }
 

@@ -11,6 +11,7 @@ namespace {
 
 constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
 constexpr const char* shut_down_reason = "publisher shut down";
+constexpr const char* route_down_reason = "not sent: destination unavailable";
 
 }  // namespace
 
@@ -25,6 +26,20 @@ void scripted_publisher::push(publish_result result, std::size_t times) {
 void scripted_publisher::set_fallback(script_fn fn) {
   std::lock_guard lock(mutex_);
   fallback_ = std::move(fn);
+}
+
+void scripted_publisher::set_route(std::function<std::string(const outbox_record&)> fn) {
+  std::lock_guard lock(mutex_);
+  route_ = std::move(fn);
+}
+
+std::string scripted_publisher::route(const outbox_record& rec) const {
+  std::function<std::string(const outbox_record&)> fn;
+  {
+    std::lock_guard lock(mutex_);
+    fn = route_;
+  }
+  return fn ? fn(rec) : std::string();
 }
 
 void scripted_publisher::hold(bool honour_shutdown) {
@@ -65,9 +80,18 @@ std::vector<publish_result> scripted_publisher::publish(
   std::vector<publish_result> results;
   results.reserve(batch.size());
   std::unordered_set<std::string_view> failed_keys;
+  std::unordered_set<std::string> down_routes;
+  const auto route_of = [&](const outbox_record& rec) {
+    return route_ ? route_(rec) : std::string();
+  };
   for (const outbox_record& rec : batch) {
     if (failed_keys.contains(rec.msg.aggregate_id)) {
       results.push_back(publish_result::retry(not_sent_reason));
+      continue;
+    }
+    if (!down_routes.empty() && down_routes.contains(route_of(rec))) {
+      failed_keys.insert(rec.msg.aggregate_id);
+      results.push_back(publish_result::unavailable(route_down_reason));
       continue;
     }
     sent_.push_back(rec);
@@ -86,6 +110,8 @@ std::vector<publish_result> scripted_publisher::publish(
     }
     if (result.status != publish_status::ok)
       failed_keys.insert(rec.msg.aggregate_id);
+    if (result.status == publish_status::unavailable)
+      down_routes.insert(route_of(rec));
     results.push_back(std::move(result));
   }
   return results;

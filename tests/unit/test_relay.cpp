@@ -135,7 +135,7 @@ TEST_CASE("relay honours the publisher's retry_after", "[relay][retry]") {
   f.store->enqueue(make_message("a", 1));
   auto opts = fast_options(f.clk, "r1");
   opts.backoff_initial = 10ms;
-  opts.backoff_max = 20ms;
+  opts.backoff_max = 10'000ms;  // the hint is within the cap
   relay r(f.store, pub, opts);
   r.start();
   REQUIRE(wait_until([&] { return r.stats().retried == 1; }));
@@ -144,6 +144,21 @@ TEST_CASE("relay honours the publisher's retry_after", "[relay][retry]") {
   REQUIRE(r.flush(5s));
   CHECK(pub->calls() == 1);
   f.clk->advance(101ms);
+  REQUIRE(wait_until([&] { return r.stats().published == 1; }));
+  CHECK(pub->calls() == 2);
+}
+
+TEST_CASE("a retry_after of years is honoured only up to backoff_max", "[relay][retry]") {
+  fixture f;
+  auto pub = std::make_shared<scripted_publisher>();
+  pub->push(publish_result::retry("come back in ten years", std::chrono::hours(24 * 3650)));
+  f.store->enqueue(make_message("a", 1));
+  auto opts = fast_options(f.clk, "r1");
+  opts.backoff_max = 2000ms;
+  relay r(f.store, pub, opts);
+  r.start();
+  REQUIRE(wait_until([&] { return r.stats().retried == 1; }));
+  f.clk->advance(2001ms);
   REQUIRE(wait_until([&] { return r.stats().published == 1; }));
   CHECK(pub->calls() == 2);
 }

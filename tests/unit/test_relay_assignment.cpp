@@ -136,14 +136,17 @@ TEST_CASE("the backoff ceiling doubles per attempt and is capped", "[relay][back
   CHECK(backoff_ceiling(5, 0ms, 1000ms) == 0ms);
 }
 
-TEST_CASE("retry delays are full jitter under the ceiling, never below retry_after",
+TEST_CASE("retry delays are full jitter under the ceiling, never below a capped retry_after",
           "[relay][backoff]") {
   using txoutbox::detail::retry_delay;
   CHECK(retry_delay(2, 100ms, 1000ms, std::nullopt, 0.0) == 0ms);
   CHECK(retry_delay(2, 100ms, 1000ms, std::nullopt, 1.0) == 400ms);
   CHECK(retry_delay(2, 100ms, 1000ms, std::nullopt, 0.5) == 200ms);
   CHECK(retry_delay(9, 100ms, 1000ms, std::nullopt, 1.0) == 1000ms);
-  CHECK(retry_delay(0, 100ms, 1000ms, 5000ms, 0.3) == 5000ms);
+  CHECK(retry_delay(0, 100ms, 1000ms, 700ms, 0.3) == 700ms);
+  // A transport's hint is honoured up to backoff_max, never for years.
+  CHECK(retry_delay(0, 100ms, 1000ms, 5000ms, 0.3) == 1000ms);
+  CHECK(retry_delay(0, 100ms, 1000ms, std::chrono::hours(24 * 365 * 10), 0.3) == 1000ms);
   CHECK(retry_delay(3, 100ms, 1000ms, 10ms, 1.0) == 800ms);
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -166,14 +169,14 @@ TEST_CASE("publisher results map to outcomes", "[relay][results]") {
       .max_attempts = 3, .backoff_initial = 100ms, .backoff_max = 1000ms};
   std::mt19937_64 rng(1);
   const std::vector<publish_result> results{
-      publish_result::ok(), publish_result::retry("busy", 2000ms),
+      publish_result::ok(), publish_result::retry("busy", 900ms),
       publish_result::reject("bad payload"), publish_result::retry("down")};
   const auto plan = txoutbox::detail::map_results(recs, results, policy, rng);
   REQUIRE(plan.outcomes.size() == 4);
   CHECK(plan.outcomes[0].what == outcome::action::published);
   CHECK(plan.outcomes[0].id == recs[0].msg.id);
   CHECK(plan.outcomes[1].what == outcome::action::retry);
-  CHECK(plan.outcomes[1].delay == 2000ms);
+  CHECK(plan.outcomes[1].delay == 900ms);
   CHECK(plan.outcomes[1].reason == "busy");
   CHECK(plan.outcomes[2].what == outcome::action::dead_letter);
   CHECK(plan.outcomes[2].reason == "bad payload");

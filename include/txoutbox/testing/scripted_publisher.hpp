@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "txoutbox/publisher.hpp"
@@ -17,9 +18,10 @@ namespace txoutbox::testing {
 /// only for messages actually sent (the per-key rule is applied around it).
 using script_fn = std::function<publish_result(const outbox_record&)>;
 
-/// Follows the publisher contract like a real transport (per-key stop after a failure)
-/// with results from a script: a queue of results consumed one per sent message, then
-/// the fallback function (default: ok). Records every sent record and every result.
+/// Follows the publisher contract like a real transport (per-key stop after a failure,
+/// a route's later records not sent after it was `unavailable`) with results from a script: a queue
+/// of results consumed one per sent message, then the fallback function (default: ok). Records
+/// every sent record and every result.
 ///
 /// hold() makes the next publish() calls block until release() — or, when
 /// `honour_shutdown` is true (the default), until shutdown(); a publisher that ignores
@@ -32,6 +34,9 @@ class scripted_publisher final : public publisher {
   void push(publish_result result, std::size_t times = 1);
   /// Used when the queue is empty.
   void set_fallback(script_fn fn);
+  /// How route() maps a record (default: one route for everything). Set before use.
+  void set_route(std::function<std::string(const outbox_record&)> fn);
+  std::string route(const outbox_record& rec) const override;
 
   void hold(bool honour_shutdown = true);
   void release();
@@ -51,6 +56,7 @@ class scripted_publisher final : public publisher {
   std::condition_variable cv_;
   std::deque<publish_result> queue_;
   script_fn fallback_;
+  std::function<std::string(const outbox_record&)> route_;
   std::vector<outbox_record> sent_;
   std::size_t calls_ = 0;
   bool holding_ = false, honour_shutdown_ = true, shut_down_ = false;

@@ -31,12 +31,14 @@ std::string partition_text(std::uint32_t p) {
 }  // namespace
 
 batch_runner::batch_runner(const relay_config& config, partition_table& table, relay_hooks& hooks,
-                           relay_counters& counters, std::function<void()> wake_claimer)
+                           relay_counters& counters, route_health& health,
+                           std::function<void()> wake_claimer)
     : config_(config),
       table_(table),
       hooks_(hooks),
       counters_(counters),
-      wake_claimer_(std::move(wake_claimer)) {}
+      wake_claimer_(std::move(wake_claimer)),
+      gate_(config, health, hooks) {}
 
 void batch_runner::start() {
   guard_.emplace(io_.get_executor());
@@ -89,20 +91,52 @@ bool batch_runner::process(const claimed_partition& cp, std::optional<batch_repo
     return false;  // lost, or past its local deadline: renew first
   const auto plan = plan_batch(cp.marker, cp.records, config_.options.max_crash_starts);
   const batch b(cp.records.data(), plan.count);
-  if (!begin(cp, plan, b))
+  route_gate::admitted a;
+  a.records = b;
+  if (!plan.crash_loop)
+    a = gate_.admit(cp.partition, b);
+  if (a.records.empty()) {
+    // Everything waits for an unavailable destination: write nothing (no begin_batch, so
+    // no crash-loop suspicion), come back at its next probe or when it is back.
+    counters_.held.fetch_add(a.held);
+    if (a.wake_at)
+      table_.park(cp.partition, *a.wake_at);
     return false;
+  }
+  if (!begin(cp, plan, a.records)) {
+    gate_.abandon(a);
+    return false;
+  }
   batch_report rep;
   rep.partition = cp.partition;
-  rep.claimed = b.size();
-  const auto sp = plan.crash_loop ? dead_letter_crash_loop(cp, plan, b) : publish(cp, b, rep);
+  rep.claimed = a.records.size();
+  route_gate::verdicts v;
+  const auto sp = plan.crash_loop ? dead_letter_crash_loop(cp, plan, b) : publish(cp, a, rep, v);
   if (table_.abandoned()) {
     // stop() gave up on this batch and released the lease; the next owner republishes.
     return false;
   }
-  const bool settled = settle(cp, b, sp, rep);
+  const bool settled = settle(cp, a.records, sp, rep);
+  rep.held = a.held + sp.held;
+  counters_.held.fetch_add(rep.held);
   report = rep;
   if (!settled)
     return false;
+  if (v.came_back) {
+    table_.unpark_all();  // the first success resumes every partition at once
+    return true;
+  }
+  if (rep.held > 0) {
+    if (sp.published + sp.retried + sp.dead_lettered == 0) {
+      std::optional<clock::time_point> wake = a.wake_at;
+      if (v.wake_at && (!wake || *v.wake_at < *wake))
+        wake = v.wake_at;
+      if (wake)
+        table_.park(cp.partition, *wake);
+      return false;
+    }
+    return cp.records.size() >= config_.options.batch_size;  // progress: keep draining
+  }
   return cp.records.size() >= config_.options.batch_size || plan.count < cp.records.size() ||
          sp.deferred > 0;
 }
@@ -143,8 +177,11 @@ settle_plan batch_runner::dead_letter_crash_loop(const claimed_partition& cp,
   return sp;
 }
 
-/// Publishes the batch and maps the results to outcomes; times the publish() call.
-settle_plan batch_runner::publish(const claimed_partition& cp, batch b, batch_report& rep) {
+/// Publishes the admitted records, judges `unavailable` results (route_gate) and maps the
+/// results to outcomes; times the publish() call.
+settle_plan batch_runner::publish(const claimed_partition& cp, route_gate::admitted& a,
+                                  batch_report& rep, route_gate::verdicts& v) {
+  const batch b = a.records;
   counters_.in_flight.fetch_add(b.size());
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<publish_result> results;
@@ -160,6 +197,7 @@ settle_plan batch_runner::publish(const claimed_partition& cp, batch b, batch_re
   counters_.in_flight.fetch_sub(b.size());
   rep.publish_latency = latency;
   counters_.record_publish(latency);
+  v = gate_.judge(cp.partition, a, results);
   auto sp = map_results(b, results, config_.policy, rng());
   if (sp.contract_error) {
     counters_.errors.fetch_add(1);

@@ -14,14 +14,18 @@
 #include "relay/relay_counters.hpp"
 #include "relay/relay_hooks.hpp"
 #include "relay/relay_policy.hpp"
+#include "relay/route_gate.hpp"
+#include "relay/route_health.hpp"
 
 namespace txoutbox::detail {
 
 /// Runs the jobs the claimer hands over on `options.threads` worker threads sharing one
 /// io_context, one job per partition at a time (the table marks it busy). A job:
-/// checks its lease, plans the batch (crash-loop isolation, plan_batch), persists the
-/// marker with begin_batch, publishes (or dead-letters a crash-looping head without
-/// publishing), then settles with a few retries, fenced by the lease epoch. A job that
+/// checks its lease, plans the batch (crash-loop isolation, plan_batch), holds back what
+/// an unavailable destination cannot take (route_gate; a partition with nothing else to
+/// send is parked until the next probe, writing nothing), persists the marker with
+/// begin_batch, publishes (or dead-letters a crash-looping head without publishing), then
+/// settles with a few retries, fenced by the lease epoch. A job that
 /// stop() abandoned does not settle its late results: the next owner republishes them.
 /// No lock of its own: store and publisher calls run with no lock held; partition state
 /// goes through the table, counters are atomic.
@@ -29,7 +33,7 @@ class batch_runner {
  public:
   /// `wake_claimer` asks for a claim round (more rows, or a flush() waiting); noexcept.
   batch_runner(const relay_config& config, partition_table& table, relay_hooks& hooks,
-               relay_counters& counters, std::function<void()> wake_claimer);
+               relay_counters& counters, route_health& health, std::function<void()> wake_claimer);
 
   /// Keeps the io_context running. From start() only.
   void start();
@@ -49,7 +53,8 @@ class batch_runner {
   bool process(const claimed_partition& cp, std::optional<batch_report>& report);
   bool begin(const claimed_partition& cp, const batch_plan& plan, batch b);
   settle_plan dead_letter_crash_loop(const claimed_partition& cp, const batch_plan& plan, batch b);
-  settle_plan publish(const claimed_partition& cp, batch b, batch_report& rep);
+  settle_plan publish(const claimed_partition& cp, route_gate::admitted& a, batch_report& rep,
+                      route_gate::verdicts& v);
   bool settle(const claimed_partition& cp, batch b, const settle_plan& sp, batch_report& rep);
   bool settle_with_retries(const fence& f, std::span<const outcome> outcomes);
 
@@ -58,6 +63,7 @@ class batch_runner {
   relay_hooks& hooks_;
   relay_counters& counters_;
   std::function<void()> wake_claimer_;
+  route_gate gate_;
 
   boost::asio::io_context io_;
   std::optional<work_guard> guard_;

@@ -111,7 +111,9 @@ std::optional<partition_table::round> partition_table::begin_round(const clock& 
       continue;
     }
     auto pz = paused_.find(p);
-    const bool paused = pz != paused_.end() && real_now < pz->second.until;
+    auto pk = parked_.find(p);
+    const bool paused = (pz != paused_.end() && real_now < pz->second.until) ||
+                        (pk != parked_.end() && now < pk->second);
     if (busy_.count(p) != 0 || paused || now >= l.deadline) {
       r.full_coverage = false;
       continue;
@@ -186,6 +188,16 @@ void partition_table::pause(std::uint32_t p, std::chrono::milliseconds poll) {
 void partition_table::unpause(std::uint32_t p) {
   std::lock_guard lock(mu_);
   paused_.erase(p);
+}
+
+void partition_table::park(std::uint32_t p, clock::time_point until) {
+  std::lock_guard lock(mu_);
+  parked_[p] = until;
+}
+
+void partition_table::unpark_all() {
+  std::lock_guard lock(mu_);
+  parked_.clear();
 }
 
 bool partition_table::abandoned() const {

@@ -98,6 +98,11 @@ class partition_table {
   /// Keeps the partition from being claimed for store_error_backoff(poll, its failures).
   void pause(std::uint32_t p, std::chrono::milliseconds poll);
   void unpause(std::uint32_t p);
+  /// Keeps the partition from being claimed until `until` (relay clock): everything it
+  /// offered waits for an unavailable destination's next probe. Nothing is written.
+  void park(std::uint32_t p, clock::time_point until);
+  /// A destination came back: every parked partition may be claimed at once.
+  void unpark_all();
   /// stop() gave up waiting: late results are not settled.
   bool abandoned() const;
   /// Marks the partition idle again; true when flush() waiters want a claim at once.
@@ -128,6 +133,7 @@ class partition_table {
   bool rebalanced_ = false;       ///< target_ computed at least once
   std::set<std::uint32_t> busy_;  ///< partitions with a job queued or running
   std::map<std::uint32_t, pause_state> paused_;
+  std::map<std::uint32_t, clock::time_point> parked_;  ///< until, on the relay clock
   std::size_t jobs_ = 0;
   std::uint64_t rounds_started_ = 0;
   std::uint64_t last_empty_round_ = 0;

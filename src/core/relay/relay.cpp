@@ -15,6 +15,7 @@
 #include "relay/relay_counters.hpp"
 #include "relay/relay_hooks.hpp"
 #include "relay/relay_threads.hpp"
+#include "relay/route_health.hpp"
 #include "relay/timing.hpp"
 #include "txoutbox/error.hpp"
 
@@ -38,7 +39,9 @@ struct relay::impl {
   detail::relay_counters counters_;
   detail::relay_hooks hooks_{config_.options, counters_};
   detail::partition_table table_;
-  detail::batch_runner runner_{config_, table_, hooks_, counters_, [this] { wake_claimer(); }};
+  detail::route_health health_{config_.options.probe_interval, config_.options.backoff_max};
+  detail::batch_runner runner_{config_,   table_,  hooks_,
+                               counters_, health_, [this] { wake_claimer(); }};
   detail::claimer claimer_{config_, table_, hooks_, runner_};
   detail::lease_keeper keeper_{config_, table_, hooks_, [this] { wake_claimer(); }};
   detail::thread_group threads_;
@@ -225,7 +228,17 @@ void relay::poke() noexcept {
 }
 
 relay_stats relay::stats() const noexcept {
-  return impl_->counters_.snapshot(impl_->table_.owned());
+  auto s = impl_->counters_.snapshot(impl_->table_.owned());
+  try {
+    const auto routes = impl_->health_.summarize();
+    s.destinations_down = routes.down;
+    if (routes.oldest_since) {
+      s.unavailable_for = std::chrono::duration_cast<milliseconds>(impl_->config_.clock->now() -
+                                                                   *routes.oldest_since);
+    }
+  } catch (...) {  // summarize() takes a lock; stats() promises noexcept
+  }
+  return s;
 }
 
 const std::string& relay::owner() const noexcept {

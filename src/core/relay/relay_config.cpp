@@ -61,6 +61,8 @@ void validate(const relay_options& o) {
     bad("lease_ttl",
         "lease_ttl / renew_divisor must be at least " + ms_text(timing::min_renew_period));
   }
+  if (o.probe_interval.count() <= 0)
+    bad("probe_interval", "must be positive");
   if (o.max_crash_starts == 0)
     bad("max_crash_starts", "must be at least 1");
 }

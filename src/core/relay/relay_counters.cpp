@@ -21,6 +21,7 @@ relay_stats relay_counters::snapshot(std::uint32_t owned) const noexcept {
   s.fenced_batches = fenced.load();
   s.errors = errors.load();
   s.in_flight = in_flight.load();
+  s.held = held.load();
   s.owned_partitions = owned;
   s.batches = batches.load();
   s.publish_latency_total = std::chrono::microseconds(latency_total_us.load());

@@ -13,7 +13,7 @@ namespace txoutbox::detail {
 /// field is atomic on its own, so a snapshot is consistent enough, not a transaction.
 struct relay_counters {
   std::atomic<std::uint64_t> claimed{0}, published{0}, retried{0}, dead_lettered{0}, fenced{0},
-      errors{0}, in_flight{0}, batches{0}, latency_total_us{0}, latency_max_us{0};
+      errors{0}, in_flight{0}, held{0}, batches{0}, latency_total_us{0}, latency_max_us{0};
 
   /// Counts one publish() call: a batch, its duration in the total and the maximum. Worker
   /// threads.

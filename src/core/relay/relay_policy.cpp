@@ -60,7 +60,7 @@ std::chrono::milliseconds retry_delay(std::int32_t attempts, std::chrono::millis
   auto delay = std::chrono::milliseconds(
       static_cast<std::chrono::milliseconds::rep>(static_cast<double>(ceiling.count()) * u));
   if (retry_after && *retry_after > delay)
-    delay = *retry_after;
+    delay = std::min(*retry_after, max);
   return delay;
 }
 
@@ -90,8 +90,12 @@ settle_plan map_results(std::span<const outbox_record> batch,
         out.what = outcome::action::published;
         ++plan.published;
         break;
+      case publish_status::unavailable:
+        // An outage (route_gate judged it): the row stays as it is, held behind its route.
+        failed_keys.insert(key);
+        ++plan.held;
+        continue;
       case publish_status::retry:
-      case publish_status::unavailable:  // judged by the batch runner first (route_health)
         if (failed_keys.count(key) != 0) {
           ++plan.deferred;
           continue;

@@ -40,7 +40,7 @@ std::chrono::milliseconds backoff_ceiling(std::int32_t attempts, std::chrono::mi
                                           std::chrono::milliseconds max);
 
 /// Full-jitter backoff: `u` (uniform in [0, 1]) scales the ceiling; never less than the
-/// transport's retry_after hint.
+/// transport's retry_after hint, which is itself capped at `max`.
 std::chrono::milliseconds retry_delay(std::int32_t attempts, std::chrono::milliseconds initial,
                                       std::chrono::milliseconds max,
                                       std::optional<std::chrono::milliseconds> retry_after,
@@ -66,6 +66,9 @@ struct settle_plan {
   /// Rows left untouched: a retry of a row whose earlier row of the same key failed in
   /// this batch (it was not sent; it stays held back by that row without using an attempt).
   std::size_t deferred = 0;
+  /// Rows left untouched because their destination is unavailable (results still
+  /// `unavailable` after route_gate::judge): no attempt used, no backoff grown.
+  std::size_t held = 0;
   /// Set when the publisher broke the one-result-per-record contract.
   std::optional<std::string> contract_error;
 };

@@ -50,8 +50,10 @@ route_health::change route_health::succeeded(const std::string& route, const std
     st.suspect.clear();
     st.proven_by_other = false;
   }
-  if (!st.down && st.suspect.empty())
+  if (!st.down && st.suspect.empty()) {
     routes_.erase(it);
+    tracked_.store(routes_.size(), std::memory_order_release);
+  }
   return what;
 }
 
@@ -60,6 +62,7 @@ route_health::verdict route_health::failed(const std::string& route, const std::
                                            time_point now, change& what) {
   std::lock_guard lock(mu_);
   auto& st = routes_[route];
+  tracked_.store(routes_.size(), std::memory_order_release);
   if (!st.down && st.proven_by_other && token == st.suspect)
     return verdict::message_fault;
   if (!st.down) {

@@ -1,7 +1,9 @@
 // The relay's view of each destination route: up, or down and probed.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -39,6 +41,9 @@ class route_health {
     hold,   ///< the route is down: do not send
   };
   admission admit(const std::string& route, const std::string& token, time_point now);
+
+  /// Lock-free: no route is down or under suspicion, so nothing needs to be checked.
+  bool quiet() const noexcept { return tracked_.load(std::memory_order_acquire) == 0; }
 
   /// A transition the caller logs.
   struct change {
@@ -92,6 +97,7 @@ class route_health {
   std::chrono::milliseconds retry_after_cap_;
   mutable std::mutex mu_;
   std::map<std::string, state, std::less<>> routes_;
+  std::atomic<std::size_t> tracked_{0};  ///< routes_.size(), written under mu_
 };
 
 }  // namespace txoutbox::detail
