@@ -77,6 +77,15 @@ inline std::optional<control_char> find_control_char(std::string_view text) noex
   return std::nullopt;
 }
 
+/// "contains the control character U+000D at offset 2": how errors name what was found.
+inline std::string control_char_text(const control_char& c) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string code = "U+00";
+  code.push_back(hex[(c.code >> 4) & 0xF]);
+  code.push_back(hex[c.code & 0xF]);
+  return "contains the control character " + code + " at offset " + std::to_string(c.offset);
+}
+
 /// Renders a value for an error message: printable ASCII as is, anything else as \xNN,
 /// cut at `max_shown` bytes so a huge or hostile value cannot flood a log line.
 inline std::string printable(std::string_view value, std::size_t max_shown = 80) {

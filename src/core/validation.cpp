@@ -2,7 +2,6 @@
 #include "txoutbox/validation.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <string>
 
@@ -41,13 +40,8 @@ void check_routing_field(std::string_view value, const char* field,
   check_text(value, field);
   // Routing fields travel in headers (ce-subject, ce-type, NATS subjects, Kafka keys):
   // a CR/LF there would start a header or a request of its own.
-  if (const auto control = detail::find_control_char(value)) {
-    char code[8];
-    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(control->code));
-    fail(errc::invalid_message, field,
-         std::string("contains the control character ") + code + " at offset " +
-             std::to_string(control->offset));
-  }
+  if (const auto control = detail::find_control_char(value))
+    fail(errc::invalid_message, field, detail::control_char_text(*control));
 }
 
 /// RFC 9110 section 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" /

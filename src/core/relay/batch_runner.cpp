@@ -10,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "relay/record_screen.hpp"
 #include "relay/relay_threads.hpp"
 #include "relay/timing.hpp"
 
@@ -89,13 +90,21 @@ bool batch_runner::process(const claimed_partition& cp, std::optional<batch_repo
     return false;
   if (!table_.usable(cp.partition, cp.epoch, *config_.clock))
     return false;  // lost, or past its local deadline: renew first
-  const auto plan = plan_batch(cp.marker, cp.records, config_.options.max_crash_starts);
+  batch_marker marker = cp.marker;
+  if (table_.take_unsettled(cp.partition, marker))
+    marker.starts = 0;  // left by this relay's own failed settle: not a crash
+  const auto plan = plan_batch(marker, cp.records, config_.options.max_crash_starts);
   const batch b(cp.records.data(), plan.count);
   route_gate::admitted a;
-  a.records = b;
-  if (!plan.crash_loop)
-    a = gate_.admit(cp.partition, b);
-  if (a.records.empty()) {
+  route_gate::verdicts v;
+  if (plan.crash_loop) {
+    if (!begin(cp, plan, b))
+      return false;
+    return conclude(cp, plan, dead_letter_crash_loop(cp, plan, b), a, v, report);
+  }
+  const auto s = screen(b);
+  a = gate_.admit(cp.partition, s.records);
+  if (a.records.empty() && s.dead.empty()) {
     // Everything waits for an unavailable destination: write nothing (no begin_batch, so
     // no crash-loop suspicion), come back at its next probe or when it is back.
     counters_.held.fetch_add(a.held);
@@ -103,20 +112,38 @@ bool batch_runner::process(const claimed_partition& cp, std::optional<batch_repo
       table_.park(cp.partition, *a.wake_at);
     return false;
   }
-  if (!begin(cp, plan, a.records)) {
+  if (!begin(cp, plan, a.records.empty() ? b : a.records)) {
     gate_.abandon(a);
     return false;
   }
   batch_report rep;
-  rep.partition = cp.partition;
-  rep.claimed = a.records.size();
-  route_gate::verdicts v;
-  const auto sp = plan.crash_loop ? dead_letter_crash_loop(cp, plan, b) : publish(cp, a, rep, v);
+  settle_plan sp;
+  if (!a.records.empty())
+    sp = publish(cp, a, rep, v);
+  for (const auto& dead : s.dead) {
+    hooks_.log(log_level::error,
+               partition_text(cp.partition) + ": dead-lettering a row: " + dead.reason);
+    sp.outcomes.push_back(dead);
+  }
+  sp.dead_lettered += s.dead.size();
+  sp.deferred += s.deferred;
+  return conclude(cp, plan, std::move(sp), a, v, report, rep);
+}
+
+/// Settles and reports a begun batch, then decides what the partition does next: resume
+/// everything when a destination came back, park when all it had waits for one, or claim
+/// again at once when it probably has more (drain).
+bool batch_runner::conclude(const claimed_partition& cp, const batch_plan& plan,
+                            const settle_plan& sp, const route_gate::admitted& a,
+                            const route_gate::verdicts& v, std::optional<batch_report>& report,
+                            batch_report rep) {
   if (table_.abandoned()) {
     // stop() gave up on this batch and released the lease; the next owner republishes.
     return false;
   }
-  const bool settled = settle(cp, a.records, sp, rep);
+  rep.partition = cp.partition;
+  rep.claimed = a.records.empty() ? plan.count : a.records.size();
+  const bool settled = settle(cp, plan, sp, rep);
   rep.held = a.held + sp.held;
   counters_.held.fetch_add(rep.held);
   report = rep;
@@ -126,19 +153,18 @@ bool batch_runner::process(const claimed_partition& cp, std::optional<batch_repo
     table_.unpark_all();  // the first success resumes every partition at once
     return true;
   }
+  const bool full = cp.records.size() >= config_.options.batch_size;
   if (rep.held > 0) {
-    if (sp.published + sp.retried + sp.dead_lettered == 0) {
-      std::optional<clock::time_point> wake = a.wake_at;
-      if (v.wake_at && (!wake || *v.wake_at < *wake))
-        wake = v.wake_at;
-      if (wake)
-        table_.park(cp.partition, *wake);
-      return false;
-    }
-    return cp.records.size() >= config_.options.batch_size;  // progress: keep draining
+    if (sp.published + sp.retried + sp.dead_lettered > 0)
+      return full;  // progress: keep draining
+    std::optional<clock::time_point> wake = a.wake_at;
+    if (v.wake_at && (!wake || *v.wake_at < *wake))
+      wake = v.wake_at;
+    if (wake)
+      table_.park(cp.partition, *wake);
+    return false;
   }
-  return cp.records.size() >= config_.options.batch_size || plan.count < cp.records.size() ||
-         sp.deferred > 0;
+  return full || plan.count < cp.records.size() || sp.deferred > 0;
 }
 
 /// Persists the batch marker (the crash-loop state machine's input next time) under the
@@ -207,16 +233,24 @@ settle_plan batch_runner::publish(const claimed_partition& cp, route_gate::admit
 }
 
 /// Settles the outcomes and counts them; false when the settle was fenced (the lease was
-/// taken over: the rows will be republished by the new owner).
-bool batch_runner::settle(const claimed_partition& cp, batch b, const settle_plan& sp,
-                          batch_report& rep) {
-  if (!settle_with_retries(config_.fence_for(cp.partition, cp.epoch), sp.outcomes)) {
+/// taken over: the rows will be republished by the new owner). A settle that keeps failing
+/// throws, after noting that the marker it leaves behind is this relay's, not a crash's.
+bool batch_runner::settle(const claimed_partition& cp, const batch_plan& plan,
+                          const settle_plan& sp, batch_report& rep) {
+  bool ok = false;
+  try {
+    ok = settle_with_retries(config_.fence_for(cp.partition, cp.epoch), sp.outcomes);
+  } catch (...) {
+    table_.note_unsettled(cp.partition, plan.next);
+    throw;
+  }
+  if (!ok) {
     counters_.fenced.fetch_add(1);
     table_.drop(cp.partition, cp.epoch);
     rep.fenced = true;
     hooks_.log(log_level::warn, partition_text(cp.partition) +
                                     ": settle refused, the lease was taken over (" +
-                                    std::to_string(b.size()) + " records will be republished)");
+                                    std::to_string(rep.claimed) + " records will be republished)");
     return false;
   }
   table_.unpause(cp.partition);

@@ -55,7 +55,11 @@ class batch_runner {
   settle_plan dead_letter_crash_loop(const claimed_partition& cp, const batch_plan& plan, batch b);
   settle_plan publish(const claimed_partition& cp, route_gate::admitted& a, batch_report& rep,
                       route_gate::verdicts& v);
-  bool settle(const claimed_partition& cp, batch b, const settle_plan& sp, batch_report& rep);
+  bool conclude(const claimed_partition& cp, const batch_plan& plan, const settle_plan& sp,
+                const route_gate::admitted& a, const route_gate::verdicts& v,
+                std::optional<batch_report>& report, batch_report rep = {});
+  bool settle(const claimed_partition& cp, const batch_plan& plan, const settle_plan& sp,
+              batch_report& rep);
   bool settle_with_retries(const fence& f, std::span<const outcome> outcomes);
 
   const relay_config& config_;

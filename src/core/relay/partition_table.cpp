@@ -200,6 +200,23 @@ void partition_table::unpark_all() {
   parked_.clear();
 }
 
+void partition_table::note_unsettled(std::uint32_t p, const batch_marker& m) {
+  std::lock_guard lock(mu_);
+  unsettled_[p] = m;
+}
+
+bool partition_table::take_unsettled(std::uint32_t p, const batch_marker& stored) {
+  std::lock_guard lock(mu_);
+  const auto it = unsettled_.find(p);
+  if (it == unsettled_.end())
+    return false;
+  const auto& m = it->second;
+  const bool same = m.head_seq == stored.head_seq && m.last_seq == stored.last_seq &&
+                    m.starts == stored.starts && m.suspect_through == stored.suspect_through;
+  unsettled_.erase(it);
+  return same;
+}
+
 bool partition_table::abandoned() const {
   std::lock_guard lock(mu_);
   return abandoned_;

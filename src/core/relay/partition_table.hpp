@@ -103,6 +103,11 @@ class partition_table {
   void park(std::uint32_t p, clock::time_point until);
   /// A destination came back: every parked partition may be claimed at once.
   void unpark_all();
+  /// This relay began `m` on `p` and could not settle it (the store kept failing): the
+  /// marker left on the lease row is not a crash.
+  void note_unsettled(std::uint32_t p, const batch_marker& m);
+  /// True, once, when `stored` is exactly the marker note_unsettled() recorded for `p`.
+  bool take_unsettled(std::uint32_t p, const batch_marker& stored);
   /// stop() gave up waiting: late results are not settled.
   bool abandoned() const;
   /// Marks the partition idle again; true when flush() waiters want a claim at once.
@@ -134,6 +139,7 @@ class partition_table {
   std::set<std::uint32_t> busy_;  ///< partitions with a job queued or running
   std::map<std::uint32_t, pause_state> paused_;
   std::map<std::uint32_t, clock::time_point> parked_;  ///< until, on the relay clock
+  std::map<std::uint32_t, batch_marker> unsettled_;    ///< markers of failed settles
   std::size_t jobs_ = 0;
   std::uint64_t rounds_started_ = 0;
   std::uint64_t last_empty_round_ = 0;
