@@ -21,7 +21,7 @@ inbox::inbox(inbox_options options) : options_(std::move(options)) {
                " WHERE processed_at < now() - $1::bigint * interval '1 second' LIMIT $2::bigint))";
 }
 
-bool inbox::first_time(pqxx::transaction_base& tx, std::string_view consumer,
+bool inbox::first_time(pqxx::dbtransaction& tx, std::string_view consumer,
                        std::string_view message_id) const {
   txoutbox::detail::check_inbox_key(consumer, message_id);
   const auto result = tx.exec_params(insert_sql_, std::string(consumer), std::string(message_id));

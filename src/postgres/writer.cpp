@@ -62,7 +62,7 @@ writer::writer(writer_options options) : options_(std::move(options)) {
   batch_sql_ = options_.notify ? with_notify(batch, 8) : batch;
 }
 
-message_id writer::enqueue(pqxx::transaction_base& tx, const message& msg) const {
+message_id writer::enqueue(pqxx::dbtransaction& tx, const message& msg) const {
   validate(msg, options_.validation);
   const auto id = msg.id.is_nil() ? message_id::generate() : msg.id;
   if (options_.notify) {
@@ -76,7 +76,7 @@ message_id writer::enqueue(pqxx::transaction_base& tx, const message& msg) const
   return id;
 }
 
-std::vector<message_id> writer::enqueue(pqxx::transaction_base& tx,
+std::vector<message_id> writer::enqueue(pqxx::dbtransaction& tx,
                                         std::span<const message> messages) const {
   // Everything is checked before the first byte goes to the server.
   for (std::size_t i = 0; i < messages.size(); ++i) {

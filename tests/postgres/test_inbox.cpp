@@ -55,6 +55,22 @@ std::pair<bool, bool> race(pg::schema_fixture& fx, bool commit_first) {
 
 }  // namespace
 
+namespace {
+
+template <class Tx>
+concept can_record = requires(const txoutbox::postgres::inbox& in, Tx& tx) {
+  in.first_time(tx, "consumer", "0190a7e2-0000-7000-8000-000000000000");
+};
+
+}  // namespace
+
+TEST_CASE("the inbox records only inside a real transaction: a nontransaction does not compile",
+          "[postgres][inbox]") {
+  STATIC_REQUIRE(can_record<pqxx::work>);
+  STATIC_REQUIRE(can_record<pqxx::subtransaction>);
+  STATIC_REQUIRE_FALSE(can_record<pqxx::nontransaction>);
+}
+
 TEST_CASE("inbox first_time is true once per consumer and message id", "[postgres][inbox]") {
   TXOUTBOX_REQUIRE_PG();
   pg::schema_fixture fx;

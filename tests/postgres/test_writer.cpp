@@ -67,6 +67,26 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
 
 }  // namespace
 
+namespace {
+
+template <class Tx>
+concept can_enqueue = requires(const txoutbox::postgres::writer& w, Tx& tx,
+                               const txoutbox::message& m) {
+  w.enqueue(tx, m);
+};
+
+}  // namespace
+
+TEST_CASE("the writer takes real transactions only: a nontransaction does not compile",
+          "[postgres][writer]") {
+  // Atomic capture: an event written through a nontransaction would commit on its own,
+  // apart from the change it announces.
+  STATIC_REQUIRE(can_enqueue<pqxx::work>);
+  STATIC_REQUIRE(can_enqueue<pqxx::robusttransaction<>>);
+  STATIC_REQUIRE(can_enqueue<pqxx::subtransaction>);
+  STATIC_REQUIRE_FALSE(can_enqueue<pqxx::nontransaction>);
+}
+
 TEST_CASE("a committed enqueue is in the outbox and a rolled back one is not",
           "[postgres][writer]") {
   TXOUTBOX_REQUIRE_PG();

@@ -7,8 +7,9 @@
 #include <string_view>
 
 namespace pqxx {
+class dbtransaction;
 class transaction_base;
-}
+}  // namespace pqxx
 
 namespace txoutbox::postgres {
 
@@ -31,7 +32,9 @@ class inbox {
   /// was new. A concurrent transaction holding the same pair makes this call wait until
   /// that one ends: false if it committed, true if it rolled back. Throws usage_error when
   /// either string is empty or not clean UTF-8; database errors propagate unchanged.
-  [[nodiscard]] bool first_time(pqxx::transaction_base& tx, std::string_view consumer,
+  /// `tx` is the transaction that applies the effect (a pqxx::nontransaction would record
+  /// the message apart from its effect, so it does not compile).
+  [[nodiscard]] bool first_time(pqxx::dbtransaction& tx, std::string_view consumer,
                                 std::string_view message_id) const;
 
   /// Deletes at most `limit` entries processed more than `age` ago (database clock) and

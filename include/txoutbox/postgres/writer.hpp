@@ -10,7 +10,7 @@
 #include "txoutbox/validation.hpp"
 
 namespace pqxx {
-class transaction_base;
+class dbtransaction;
 }
 
 namespace txoutbox::postgres {
@@ -42,15 +42,16 @@ class writer {
   explicit writer(writer_options options = {});
 
   /// Enqueues one message in one statement; returns its id (the given one, or a new
-  /// UUIDv7 when the message's id is nil).
-  message_id enqueue(pqxx::transaction_base& tx, const message& msg) const;
+  /// UUIDv7 when the message's id is nil). `tx` is a real transaction (pqxx::work,
+  /// robusttransaction, subtransaction): a pqxx::nontransaction would commit the event
+  /// on its own, apart from the change it announces, so it does not compile.
+  message_id enqueue(pqxx::dbtransaction& tx, const message& msg) const;
 
   /// Enqueues a batch in one statement (one round trip, any size: the rows travel as
   /// array parameters). Ids are returned in input order; sequence order follows input
   /// order. An empty batch sends nothing. A usage_error names the offending message as
   /// "messages[i].<field>".
-  std::vector<message_id> enqueue(pqxx::transaction_base& tx,
-                                  std::span<const message> messages) const;
+  std::vector<message_id> enqueue(pqxx::dbtransaction& tx, std::span<const message> messages) const;
 
   const writer_options& options() const noexcept { return options_; }
 
