@@ -120,7 +120,9 @@ class store {
   virtual std::vector<claimed_partition> claim(const std::string& owner,
                                                std::span<const std::uint32_t> partitions,
                                                std::size_t limit) = 0;
-  /// Stores the crash-loop marker for the batch about to be published. Fenced.
+  /// Stores the crash-loop marker for the batch about to be published. Fenced, and false
+  /// when the lease has expired (db clock) even if nobody took it over: a batch begun
+  /// then could be published past the lease.
   [[nodiscard]] virtual bool begin_batch(const fence& f, const batch_marker& marker) = 0;
   /// Applies the outcomes in one transaction with the lease row locked, and resets the
   /// marker's `starts` to 0. Fenced: on a mismatch nothing is written and it returns false.

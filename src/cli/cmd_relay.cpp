@@ -47,7 +47,7 @@ int run_relay(const relay_args& args) {
   // The publisher first: a bad option of its factory is a usage error (2) even when the
   // database is down, and a broker publisher connects in the background anyway.
   auto publisher = make_publisher(args.publisher);
-  auto store = open_store(args.common);
+  auto store = open_store(args.common, relay_pool_size(args.relay.threads));
 
   relay_options options = args.relay;
   const log_level min_level = args.min_level;

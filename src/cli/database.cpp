@@ -103,17 +103,19 @@ message_id enqueue_message(const common_args& common, const message& msg) {
   }
 }
 
-std::shared_ptr<store> open_store(const common_args& common) {
+std::shared_ptr<store> open_store(const common_args& common, std::size_t pool_size) {
   if (common.db.scheme != db_scheme::postgresql) {
 #ifdef TXOUTBOX_CLI_HAVE_SOCI
-    return detail::soci_open_store(common);
+    return detail::soci_open_store(common, pool_size);
 #else
     no_soci();
 #endif
   }
   try {
-    return postgres::make_store(
-        postgres::store_options{.url = common.db.text, .schema = common.schema});
+    postgres::store_options options{.url = common.db.text, .schema = common.schema};
+    if (pool_size > 0)
+      options.pool_size = pool_size;
+    return postgres::make_store(options);
   } catch (...) {
     rethrow_store_error("schema " + common.schema);
   }

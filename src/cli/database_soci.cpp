@@ -97,11 +97,13 @@ message_id soci_enqueue(const common_args& common, const message& msg) {
   }
 }
 
-std::shared_ptr<store> soci_open_store(const common_args& common) {
+std::shared_ptr<store> soci_open_store(const common_args& common, std::size_t pool_size) {
   require_sqlite_file(common);
   try {
-    return txoutbox::soci::make_store(
-        txoutbox::soci::store_options{.url = common.db.text, .schema = common.schema});
+    txoutbox::soci::store_options options{.url = common.db.text, .schema = common.schema};
+    if (pool_size > 0)
+      options.pool_size = pool_size;
+    return txoutbox::soci::make_store(options);
   } catch (...) {
     rethrow_store_error("schema " + common.label() + " on " + common.db.redacted);
   }

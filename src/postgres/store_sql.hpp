@@ -68,7 +68,8 @@ struct store_sql {
         begin_batch("UPDATE " + s +
                     ".outbox_lease SET batch_head_seq = $4, batch_last_seq = $5, "
                     "batch_starts = $6, suspect_through = $7 "
-                    "WHERE partition_no = $1 AND owner = $2 AND epoch = $3"),
+                    "WHERE partition_no = $1 AND owner = $2 AND epoch = $3 "
+                    "AND expires_at > now()"),
         // One statement: the fenced lease UPDATE locks the row (and re-checks the fence
         // after waiting on a concurrent acquire); every outbox change joins its result, so a
         // stale fence changes nothing. Rows of other partitions are never touched.

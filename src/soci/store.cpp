@@ -135,7 +135,7 @@ struct store_sql {
     begin_batch = "UPDATE " + lease +
                   " SET batch_head_seq = :h, batch_last_seq = :l, batch_starts = :s, "
                   "suspect_through = :t" +
-                  fenced;
+                  fenced + " AND " + expires + " > " + now;
     settle_fence = "UPDATE " + lease + " SET batch_starts = 0" + fenced;
     publish = "DELETE FROM " + outbox + " WHERE id = :id AND partition_no = :p";
     retry = "UPDATE " + outbox +

@@ -313,7 +313,7 @@ std::vector<claimed_partition> memory_store::claim(const std::string& owner,
 bool memory_store::begin_batch(const fence& f, const batch_marker& marker) {
   std::lock_guard lock(state_->mutex);
   state_->gate();
-  if (!state_->fenced(f))
+  if (!state_->fenced(f) || state_->leases[f.partition].expires_at <= state_->now())
     return false;
   state_->leases[f.partition].marker = marker;
   return true;

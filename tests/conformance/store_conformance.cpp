@@ -435,6 +435,17 @@ void an_expired_lease_not_taken_over_renews(harness& h) {
   REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({r1}));
 }
 
+void begin_batch_fails_on_an_expired_lease(harness& h) {
+  auto s = h.make_store(1);
+  h.enqueue_committed(msg("k", 1));
+  const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0, short_ttl)};
+  h.advance(past_short_ttl);
+  // Nobody took it over, yet a batch begun now could be published past the lease.
+  REQUIRE_FALSE(s->begin_batch(f, batch_marker{1, 1, 1, 0}));
+  REQUIRE(s->renew(f, long_ttl));
+  REQUIRE(s->begin_batch(f, batch_marker{1, 1, 1, 0}));
+}
+
 void a_stale_epoch_writes_nothing(harness& h) {
   auto s = h.make_store(1);
   auto peer = h.make_peer_store();

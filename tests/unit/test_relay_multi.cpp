@@ -1,8 +1,10 @@
 // Unit tests of several relays sharing one in-memory store: fair split, takeover, fencing.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "relay_test_support.hpp"
@@ -208,4 +210,41 @@ TEST_CASE("after a relay dies mid-batch the next owner isolates the batch, dupli
   REQUIRE(wait_until([&] { return pub_a->sent().size() == 5; }));
   CHECK(pub_a->sent().size() <= opts_a.batch_size);
   CHECK(relay_a->stats().published == 0);
+}
+
+namespace {
+
+/// heartbeat() signals that it started, then dawdles before registering, like a heartbeat
+/// whose statement is slow on a loaded database.
+class slow_heartbeat_store : public relay_test::forwarding_store {
+ public:
+  using forwarding_store::forwarding_store;
+  void heartbeat(const std::string& o, std::chrono::milliseconds t) override {
+    if (slow_.load()) {
+      in_heartbeat_.store(true);
+      std::this_thread::sleep_for(200ms);
+    }
+    inner_->heartbeat(o, t);
+  }
+  std::atomic<bool> slow_{false};
+  std::atomic<bool> in_heartbeat_{false};
+};
+
+}  // namespace
+
+TEST_CASE("stop waits for a heartbeat in flight, so no ghost owner remains", "[relay][stop]") {
+  auto clk = std::make_shared<manual_clock>();
+  auto inner = std::make_shared<memory_store>(memory_store_options{.partitions = 4, .clock = clk});
+  auto store = std::make_shared<slow_heartbeat_store>(inner);
+  auto opts = fast_options(clk, "r1");
+  opts.lease_ttl = 60'000ms;
+  opts.renew_divisor = 1200;  // a control tick every 50 ms
+  relay r(store, std::make_shared<memory_publisher>(), opts);
+  r.start();
+  REQUIRE(wait_until([&] { return r.stats().owned_partitions == 4; }, 5s));
+  store->slow_ = true;
+  REQUIRE(wait_until([&] { return store->in_heartbeat_.load(); }, 5s));
+  REQUIRE(r.stop(5s));
+  // Had leave() run inside the heartbeat, the heartbeat would have registered r1 again.
+  CHECK(inner->live_owners().empty());
 }

@@ -2,6 +2,7 @@
 // the acquirer thread.
 #include "relay/lease_keeper.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <utility>
@@ -105,6 +106,11 @@ void lease_keeper::renew(std::uint32_t p, std::uint64_t epoch) {
 void lease_keeper::rebalance() {
   bool alive = true;
   try {
+    // Under the membership lock, so leave() cannot run between a heartbeat's start and
+    // its end, and none starts after it: no ghost registration outlives stop().
+    std::lock_guard lock(membership_mu_);
+    if (left_)
+      return;
     config_.store->heartbeat(config_.owner, config_.options.lease_ttl);
   } catch (...) {
     alive = false;
@@ -215,8 +221,8 @@ bool lease_keeper::acquire(std::uint32_t p) {
 
 // ---------------------------------------------------------------- stop()
 
-void lease_keeper::release_and_leave(
-    const std::map<std::uint32_t, partition_table::lease>& held) noexcept {
+void lease_keeper::release_and_leave(const std::map<std::uint32_t, partition_table::lease>& held,
+                                     std::chrono::steady_clock::time_point deadline) noexcept {
   for (const auto& [p, l] : held) {
     try {
       config_.store->release(config_.fence_for(p, l.epoch));
@@ -224,6 +230,16 @@ void lease_keeper::release_and_leave(
       hooks_.fail("releasing partition " + std::to_string(p), std::current_exception());
     }
   }
+  // Wait for a heartbeat in flight, or it would register this owner again after leave().
+  const auto wait_until =
+      std::max(deadline, std::chrono::steady_clock::now() + timing::heartbeat_grace);
+  std::unique_lock lock(membership_mu_, std::defer_lock);
+  if (!lock.try_lock_until(wait_until)) {
+    hooks_.log(log_level::warn, "relay " + config_.owner +
+                                    ": a heartbeat is still running; leaving anyway (the "
+                                    "membership expires after lease_ttl)");
+  }
+  left_ = true;
   try {
     config_.store->leave(config_.owner);
   } catch (...) {

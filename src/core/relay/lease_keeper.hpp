@@ -1,9 +1,11 @@
 // The relay's lease keeper: membership heartbeat, renew, rebalance, acquire and release.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <vector>
@@ -40,8 +42,11 @@ class lease_keeper {
   void run_acquirer();  ///< the acquirer thread's body
   /// Cancels the tick timer (on the control thread). From stop(), after table.close().
   void cancel() noexcept;
-  /// Releases `held` (taken from the table) and leaves the membership. From stop().
-  void release_and_leave(const std::map<std::uint32_t, partition_table::lease>& held) noexcept;
+  /// Releases `held` (taken from the table) and leaves the membership, after the heartbeat
+  /// in flight if any (waiting until `deadline`, at least timing::heartbeat_grace). From
+  /// stop().
+  void release_and_leave(const std::map<std::uint32_t, partition_table::lease>& held,
+                         std::chrono::steady_clock::time_point deadline) noexcept;
   /// Lets both threads end. From stop(), last.
   void halt() noexcept;
 
@@ -75,6 +80,9 @@ class lease_keeper {
   std::optional<work_guard> acquire_guard_;
   boost::asio::steady_timer timer_{control_io_};  ///< control thread only
   std::atomic<bool> acquiring_{false};            ///< an acquire pass is queued or running
+  /// Held around heartbeat() and leave(); `left_` (guarded by it) stops later heartbeats.
+  std::timed_mutex membership_mu_;
+  bool left_ = false;
 };
 
 }  // namespace txoutbox::detail

@@ -145,7 +145,7 @@ struct relay::impl {
           log_level::warn,
           "relay " + config_.owner + ": in-flight batches did not finish in time; abandoning them");
     }
-    keeper_.release_and_leave(held);
+    keeper_.release_and_leave(held, deadline);
     keeper_.halt();
     claimer_.halt();
     runner_.halt();

@@ -53,6 +53,9 @@ inline constexpr milliseconds join_grace{100};
 /// The same with a listener thread, which may be inside one wakeup_wait: longer than it.
 inline constexpr milliseconds listener_join_grace{400};
 static_assert(listener_join_grace > wakeup_wait, "the listener must be joinable after stop");
+/// stop() waits at least this long for a heartbeat in flight before it leaves the
+/// membership, so the heartbeat cannot register the owner again afterwards.
+inline constexpr milliseconds heartbeat_grace{500};
 /// The budget of the stop() the destructor makes (documented in relay.hpp: 10 s).
 inline constexpr milliseconds destructor_stop_budget{10'000};
 
