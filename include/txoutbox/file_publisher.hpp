@@ -16,11 +16,16 @@ struct file_publisher_options {
 };
 
 /// Appends one to_json_line() per record, then flushes and fsyncs before reporting `ok`.
-/// Thread-safe: batches from different partitions are written whole, never interleaved.
-/// Throws txoutbox::error(errc::io_failure) when the file cannot be opened.
+/// A write or fsync failing with ENOSPC, EDQUOT, EACCES, EPERM, EROFS, EIO or EFBIG is
+/// `unavailable` (the file is one route: route() stays empty), any other errno `retry`
+/// (docs/publishers/file.md). Thread-safe: batches from different partitions are written
+/// whole, never interleaved. Throws txoutbox::error(errc::io_failure) when the file
+/// cannot be opened.
 std::unique_ptr<publisher> make_file_publisher(const file_publisher_options& options);
 
-/// Writes one to_json_line() per record to standard output and flushes. Thread-safe.
+/// Writes one to_json_line() per record to standard output and flushes; a failed write is
+/// classified like the file publisher's (EPIPE, a reader gone, is `unavailable`).
+/// Thread-safe.
 std::unique_ptr<publisher> make_stdout_publisher();
 
 }  // namespace txoutbox

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -27,6 +28,27 @@ constexpr const char* shut_down_reason = "publisher shut down";
 
 std::string errno_text(int err) {
   return std::strerror(err);
+}
+
+/// The result of a failed write or sync, `what` naming it ("file publisher: write
+/// failed"). The target's own state — disk full or over quota, no permission, read-only
+/// or failing file system, file size limit, a closed pipe — is `unavailable`: no record
+/// can go until an operator fixes it, and none is at fault. Anything else is `retry`.
+publish_result errno_result(const std::string& what, int err) {
+  std::string reason = what + ": " + errno_text(err);
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+    case EACCES:
+    case EPERM:
+    case EROFS:
+    case EIO:
+    case EFBIG:
+    case EPIPE:
+      return publish_result::unavailable(std::move(reason));
+    default:
+      return publish_result::retry(std::move(reason));
+  }
 }
 
 /// Renders a batch as JSON lines and keeps which records made it into the buffer.
@@ -68,10 +90,17 @@ rendered_batch render(std::span<const outbox_record> batch) {
   return out;
 }
 
-/// Marks every record whose line was in the failed write as `retry` with `reason`.
-void fail_written(rendered_batch& r, const std::string& reason) {
-  for (std::size_t i : r.written)
-    r.results[i] = publish_result::retry(reason);
+/// Settles every record whose line was in the failed write or sync: each key's first with
+/// `failure`, its later ones `retry` (the contract's per-key rule).
+void fail_written(std::span<const outbox_record> batch, rendered_batch& r,
+                  const publish_result& failure) {
+  std::unordered_set<std::string_view> failed_keys;
+  for (std::size_t i : r.written) {
+    if (failed_keys.insert(batch[i].msg.aggregate_id).second)
+      r.results[i] = failure;
+    else
+      r.results[i] = publish_result::retry(not_sent_reason);
+  }
 }
 
 std::vector<publish_result> all_retry(std::size_t n, const char* reason) {
@@ -130,15 +159,15 @@ class file_publisher final : public publisher {
       if (int err = write_all(r.text, done); err != 0) {
         if (done > 0)
           cut_back(start);
-        fail_written(r, "file publisher: write failed: " + errno_text(err));
+        fail_written(batch, r, errno_result("file publisher: write failed", err));
         return std::move(r.results);
       }
       torn_ = false;
       if (options_.fsync && syncable_ && ::fdatasync(fd_) != 0) {
-        // The lines are in the file but not known to be on disk: report retry; the
+        // The lines are in the file but not known to be on disk: report a failure; the
         // relay republishes them (at-least-once), so they may appear twice.
         const int err = errno;
-        fail_written(r, "file publisher: fsync failed: " + errno_text(err));
+        fail_written(batch, r, errno_result("file publisher: fsync failed", err));
         return std::move(r.results);
       }
       // results for written records are default-constructed `ok`
@@ -228,7 +257,7 @@ class stdout_publisher final : public publisher {
       if (!wrote || !flushed) {
         const int err = errno != 0 ? errno : EIO;
         std::clearerr(stdout);
-        fail_written(r, "stdout publisher: write failed: " + errno_text(err));
+        fail_written(batch, r, errno_result("stdout publisher: write failed", err));
       }
       return std::move(r.results);
     } catch (const std::exception& e) {

@@ -16,7 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/routing_guard.hpp"
 #include "core/wire_format.hpp"
+#include "kafka/detail.hpp"
 #include "kafka/secrets.hpp"
 #include "txoutbox/error.hpp"
 
@@ -27,75 +29,15 @@ namespace {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
-constexpr const char* after_failure_reason =
-    "an earlier message of this key failed in the same batch; re-published after it";
-constexpr const char* shut_down_reason = "publisher shut down";
+using detail::not_sent_reason;
+using detail::route_down_reason;
+using detail::settings;
+using detail::shut_down_reason;
 /// librdkafka scans for timed-out messages about once a second: a delivery report can
 /// arrive this much after message.timeout.ms.
 constexpr auto report_grace = 2000ms;
 /// Longest single rd_kafka_poll() while waiting, so a shutdown is seen promptly.
 constexpr auto poll_slice = 20ms;
-
-/// Kafka's legal topic names: [A-Za-z0-9._-]{1,249}, and not "." or "..".
-bool valid_topic(std::string_view topic) noexcept {
-  if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..")
-    return false;
-  return std::all_of(topic.begin(), topic.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
-/// How a librdkafka error code settles a record.
-enum class outcome_kind { ok, retry, reject, fatal };
-
-/// Errors a retry cannot fix: the record goes to dead letters. Everything not listed is
-/// retried (the relay dead-letters after max_attempts anyway), which errs on the side
-/// of never losing a message to a misjudged transient condition.
-outcome_kind classify(rd_kafka_resp_err_t err) noexcept {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_NO_ERROR:
-      return outcome_kind::ok;
-    case RD_KAFKA_RESP_ERR__FATAL:
-      return outcome_kind::fatal;
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
-      return outcome_kind::reject;
-    default:
-      return outcome_kind::retry;
-  }
-}
-
-/// The result of one settled record; ERR__FATAL is a retry (on a new producer).
-publish_result to_result(rd_kafka_resp_err_t err, std::string_view context = {}) {
-  std::string reason = rd_kafka_err2str(err);
-  if (!context.empty()) {
-    reason += " (";
-    reason += context;
-    reason += ")";
-  }
-  switch (classify(err)) {
-    case outcome_kind::ok:
-      return publish_result::ok();
-    case outcome_kind::reject:
-      return publish_result::reject(std::move(reason));
-    case outcome_kind::fatal:
-      return publish_result::retry("fatal producer error, producer re-created: " + reason);
-    case outcome_kind::retry:
-      break;
-  }
-  return publish_result::retry(std::move(reason));
-}
 
 /// The delivery reports of one publish() call. Shared between the publishing thread and
 /// librdkafka's callbacks (which run inside rd_kafka_poll on any thread polling the
@@ -115,9 +57,6 @@ struct delivery_slot {
   std::shared_ptr<batch_tracker> tracker;
   std::size_t index;
 };
-
-/// Final configuration: (key, value) pairs applied in order to a fresh rd_kafka_conf_t.
-using settings = std::vector<std::pair<std::string, std::string>>;
 
 void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* /*opaque*/) {
   auto* slot = static_cast<delivery_slot*>(msg->_private);
@@ -152,7 +91,7 @@ class producer_handle {
         throw usage_error(errc::invalid_argument, field,
                           "kafka publisher: unknown librdkafka property '" + key + "'");
       }
-      if (detail::is_secret_property(key)) {
+      if (txoutbox::detail::is_secret_property(key)) {
         throw usage_error(errc::invalid_argument, field,
                           "kafka publisher: librdkafka refused the value of property '" + key +
                               "' (value hidden)");
@@ -256,6 +195,10 @@ class kafka_publisher final : public txoutbox::publisher {
   /// publish() returned, so there is nothing to wait for.
   bool flush(std::chrono::milliseconds /*timeout*/) noexcept override { return true; }
 
+  /// The record's topic: a topic's outage (unknown, unauthorized, its brokers down) is
+  /// the unit the relay holds back and probes.
+  std::string route(const outbox_record& rec) const override { return topic_of(rec.msg); }
+
   void shutdown(std::chrono::milliseconds timeout) noexcept override {
     const auto deadline = steady::now() + timeout;
     shut_down_.store(true, std::memory_order_release);
@@ -295,12 +238,13 @@ class kafka_publisher final : public txoutbox::publisher {
     }
   }
 
-  const std::string* topic_for(const message& msg) const {
+  /// topic_map[aggregate type], else `topic`, else topic_prefix + aggregate type.
+  std::string topic_of(const message& msg) const {
     if (auto it = options_.topic_map.find(msg.aggregate_type); it != options_.topic_map.end())
-      return &it->second;
+      return it->second;
     if (!options_.topic.empty())
-      return &options_.topic;
-    return nullptr;
+      return options_.topic;
+    return options_.topic_prefix + msg.aggregate_type;
   }
 
   rd_kafka_headers_t* make_headers(const outbox_record& rec, const std::string& id) const {
@@ -315,7 +259,7 @@ class kafka_publisher final : public txoutbox::publisher {
     add("ce_type", m.type);
     add("ce_source", options_.source);
     add("ce_subject", m.aggregate_id);
-    add("ce_time", detail::format_rfc3339(rec.created_at));
+    add("ce_time", txoutbox::detail::format_rfc3339(rec.created_at));
     add("ce_aggregatetype", m.aggregate_type);
     add("content-type", "application/json");
     for (const auto& [name, value] : m.headers) {
@@ -364,127 +308,141 @@ class kafka_publisher final : public txoutbox::publisher {
     }
   }
 
-  std::vector<publish_result> publish_batch(std::span<const outbox_record> batch) {
-    const std::size_t n = batch.size();
-    std::vector<std::optional<publish_result>> results(n);
-    std::shared_ptr<producer_handle> handle;
-    if (!shut_down())
-      handle = current_handle();
-    if (!handle)
-      return std::vector<publish_result>(n, publish_result::retry(shut_down_reason));
-    rd_kafka_t* rk = handle->rk();
+  /// A record's result when it is refused before librdkafka sees it: an illegal topic or
+  /// an unsafe routing field or header (CR/LF/NUL never reach a key or a header).
+  static std::optional<publish_result> refuse(const outbox_record& rec, const std::string& topic) {
+    if (auto unsafe = txoutbox::detail::routing_reject(rec.msg, true))
+      return unsafe;
+    if (!detail::valid_topic(topic))
+      return publish_result::reject("invalid Kafka topic name '" + topic +
+                                    "' (from aggregate type; legal: [A-Za-z0-9._-])");
+    return std::nullopt;
+  }
 
-    const auto start = steady::now();
-    const auto produce_deadline = start + options_.delivery_timeout;
-    const auto report_deadline = produce_deadline + report_grace;
-    auto tracker = std::make_shared<batch_tracker>(n);
-    // Keys with a synchronous failure: their later records are not produced at all.
-    std::unordered_set<std::string_view> refused_keys;
-    bool saw_fatal = false;
-
-    for (std::size_t i = 0; i < n; ++i) {
+  /// Produces the batch in order. A key refused synchronously has its later records not
+  /// produced, and so has a topic refused as unavailable. Sets `saw_fatal`.
+  void produce_all(std::span<const outbox_record> batch, std::vector<detail::settled>& records,
+                   producer_handle& handle, const std::shared_ptr<batch_tracker>& tracker,
+                   steady::time_point deadline, bool& saw_fatal) const {
+    std::unordered_set<std::string_view> refused_keys;  // views into `batch`
+    std::unordered_set<std::string_view> down_routes;   // views into `records`
+    for (std::size_t i = 0; i < batch.size(); ++i) {
       const outbox_record& rec = batch[i];
+      detail::settled& out = records[i];
       const std::string_view key = rec.msg.aggregate_id;
       if (refused_keys.contains(key)) {
-        results[i] = publish_result::retry(not_sent_reason);
+        out.result = publish_result::retry(not_sent_reason);
         continue;
       }
       if (shut_down()) {
-        results[i] = publish_result::retry(shut_down_reason);
+        out.result = publish_result::retry(shut_down_reason);
         refused_keys.insert(key);
         continue;
       }
-      const std::string* mapped = topic_for(rec.msg);
-      const std::string topic = mapped ? *mapped : options_.topic_prefix + rec.msg.aggregate_type;
-      if (!valid_topic(topic)) {
-        results[i] = publish_result::reject("invalid Kafka topic name '" + topic +
-                                            "' (from aggregate type; legal: [A-Za-z0-9._-])");
+      if (down_routes.contains(out.route)) {
+        out.result = publish_result::unavailable(route_down_reason);
+        refused_keys.insert(key);
+        continue;
+      }
+      if (auto refused = refuse(rec, out.route)) {
+        out.result = std::move(refused);
         refused_keys.insert(key);
         continue;
       }
       auto* slot = new delivery_slot{tracker, i};
       tracker->pending.fetch_add(1, std::memory_order_acq_rel);
-      const rd_kafka_resp_err_t err = produce(rk, topic, rec, slot, produce_deadline);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        tracker->pending.fetch_sub(1, std::memory_order_acq_rel);
-        delete slot;
-        if (err == RD_KAFKA_RESP_ERR__FATAL || handle->fatal()) {
-          saw_fatal = true;
-          handle->mark_fatal();
-        }
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          results[i] = publish_result::retry(shut_down() ? shut_down_reason
-                                                         : "local producer queue stayed full");
-        } else {
-          results[i] = to_result(err, "refused by the producer");
-        }
-        refused_keys.insert(key);
+      const rd_kafka_resp_err_t err = produce(handle.rk(), out.route, rec, slot, deadline);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        out.produced = true;
+        continue;
       }
+      tracker->pending.fetch_sub(1, std::memory_order_acq_rel);
+      delete slot;
+      if (err == RD_KAFKA_RESP_ERR__FATAL || handle.fatal()) {
+        saw_fatal = true;
+        handle.mark_fatal();
+      }
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        out.result = publish_result::retry(shut_down() ? shut_down_reason
+                                                       : "local producer queue stayed full");
+      } else {
+        out.result = detail::to_result(err, "refused by the producer");
+      }
+      refused_keys.insert(key);
+      if (out.result->status == publish_status::unavailable)
+        down_routes.insert(out.route);
     }
+  }
 
-    // Wait for every delivery report; any thread's poll may serve ours, so watch the
-    // counter rather than what this thread's poll returned.
-    while (tracker->pending.load(std::memory_order_acquire) > 0 && !shut_down()) {
+  /// Waits for every delivery report; any thread's poll may serve ours, so this watches
+  /// the counter rather than what this thread's poll returned.
+  void await_reports(rd_kafka_t* rk, const batch_tracker& tracker,
+                     steady::time_point deadline) const {
+    while (tracker.pending.load(std::memory_order_acquire) > 0 && !shut_down()) {
       const auto now = steady::now();
-      if (now >= report_deadline)
+      if (now >= deadline)
         break;
-      const auto slice = std::min<steady::duration>(poll_slice, report_deadline - now);
+      const auto slice = std::min<steady::duration>(poll_slice, deadline - now);
       rd_kafka_poll(rk,
                     static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(slice).count()));
     }
+  }
 
-    // A fatal error fails the instance, not the records: every failure of this batch is
-    // then a retry on the producer that replaces it.
+  /// Each produced record's own result from its delivery report. A fatal error fails the
+  /// instance, not the records: every failure is then a retry on the producer that
+  /// replaces it.
+  void collect_reports(std::vector<detail::settled>& records, batch_tracker& tracker,
+                       const producer_handle& handle, bool saw_fatal) const {
     std::string fatal_reason;
-    if (saw_fatal || handle->fatal()) {
-      saw_fatal = true;
-      fatal_reason = "fatal producer error, producer re-created: " + handle->fatal_reason();
-    }
-    {
-      std::lock_guard lock(tracker->mutex);
-      std::string last_error;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (results[i])
-          continue;
-        if (!tracker->reported[i]) {
-          results[i] = publish_result::retry(
-              shut_down() ? "publisher shut down before the broker acknowledged"
-                          : "no delivery report within delivery_timeout");
-          continue;
-        }
-        const rd_kafka_resp_err_t err = tracker->errors[i];
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && saw_fatal) {
-          results[i] = publish_result::retry(fatal_reason);
-          continue;
-        }
-        std::string context;
-        if (err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
-          if (last_error.empty())
-            last_error = handle->last_error();
-          if (!last_error.empty())
-            context = "last error: " + last_error;
-        }
-        results[i] = to_result(err, context);
+    if (saw_fatal)
+      fatal_reason = "fatal producer error, producer re-created: " + handle.fatal_reason();
+    std::lock_guard lock(tracker.mutex);
+    std::string last_error;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (records[i].result)
+        continue;
+      if (!tracker.reported[i]) {
+        records[i].result =
+            publish_result::retry(shut_down() ? "publisher shut down before the broker acknowledged"
+                                              : "no delivery report within delivery_timeout");
+        continue;
       }
-    }
-
-    // Per-key rule: after a key's first failure its later records are `retry`, even
-    // those already acknowledged (see docs/publishers/kafka.md, "Order after a failure").
-    std::vector<publish_result> out;
-    out.reserve(n);
-    std::unordered_set<std::string_view> failed_keys;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::string_view key = batch[i].msg.aggregate_id;
-      publish_result r = std::move(*results[i]);
-      if (failed_keys.contains(key)) {
-        if (r.status == publish_status::ok || r.status == publish_status::reject)
-          r = publish_result::retry(after_failure_reason);
-      } else if (r.status != publish_status::ok) {
-        failed_keys.insert(key);
+      const rd_kafka_resp_err_t err = tracker.errors[i];
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && saw_fatal) {
+        records[i].result = publish_result::retry(fatal_reason);
+        continue;
       }
-      out.push_back(std::move(r));
+      std::string context;
+      if (err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+        if (last_error.empty())
+          last_error = handle.last_error();
+        if (!last_error.empty())
+          context = "last error: " + last_error;
+      }
+      records[i].result = detail::to_result(err, context);
     }
+  }
 
+  std::vector<publish_result> publish_batch(std::span<const outbox_record> batch) {
+    const std::size_t n = batch.size();
+    std::shared_ptr<producer_handle> handle;
+    if (!shut_down())
+      handle = current_handle();
+    if (!handle)
+      return std::vector<publish_result>(n, publish_result::retry(shut_down_reason));
+
+    std::vector<detail::settled> records(n);
+    for (std::size_t i = 0; i < n; ++i)
+      records[i].route = topic_of(batch[i].msg);
+    const auto produce_deadline = steady::now() + options_.delivery_timeout;
+    auto tracker = std::make_shared<batch_tracker>(n);
+    bool saw_fatal = false;
+    produce_all(batch, records, *handle, tracker, produce_deadline, saw_fatal);
+    await_reports(handle->rk(), *tracker, produce_deadline + report_grace);
+    saw_fatal = saw_fatal || handle->fatal();
+    collect_reports(records, *tracker, *handle, saw_fatal);
+    // The contract's per-key and per-route rules, over the records' own outcomes.
+    std::vector<publish_result> out = detail::apply_batch_rules(batch, records);
     if (saw_fatal || handle->fatal())
       recreate(handle);
     return out;
@@ -497,61 +455,10 @@ class kafka_publisher final : public txoutbox::publisher {
   std::atomic<bool> shut_down_{false};
 };
 
-/// Validates the options and turns them into librdkafka settings.
-settings build_settings(const publisher_options& o) {
-  for (const auto& [key, value] : o.properties) {
-    if (key.empty())
-      throw usage_error(errc::invalid_argument, "properties",
-                        "kafka publisher: empty property name");
-    if (key == "message.timeout.ms" || key == "delivery.timeout.ms") {
-      throw usage_error(errc::invalid_argument, "properties[" + key + "]",
-                        "kafka publisher: set delivery_timeout instead of property '" + key +
-                            "' (publish() waits on it)");
-    }
-  }
-  const bool has_bootstrap =
-      o.properties.contains("bootstrap.servers") || o.properties.contains("metadata.broker.list");
-  if (o.bootstrap_servers.empty() && !has_bootstrap) {
-    throw usage_error(errc::invalid_argument, "bootstrap_servers",
-                      "kafka publisher: bootstrap_servers is required (host:port[,host:port])");
-  }
-  if (o.delivery_timeout <= 0ms || o.delivery_timeout > std::chrono::milliseconds(INT32_MAX)) {
-    throw usage_error(errc::invalid_argument, "delivery_timeout",
-                      "kafka publisher: delivery_timeout must be between 1 ms and 2^31-1 ms");
-  }
-  if (!o.topic.empty() && !valid_topic(o.topic)) {
-    throw usage_error(errc::invalid_argument, "topic",
-                      "kafka publisher: topic '" + o.topic + "' is not a legal Kafka topic name");
-  }
-  if (!o.topic_prefix.empty() && !valid_topic(o.topic_prefix)) {
-    throw usage_error(errc::invalid_argument, "topic_prefix",
-                      "kafka publisher: topic_prefix '" + o.topic_prefix +
-                          "' has characters Kafka topic names cannot hold");
-  }
-  for (const auto& [type, topic] : o.topic_map) {
-    if (type.empty() || !valid_topic(topic)) {
-      throw usage_error(errc::invalid_argument, "topic_map[" + type + "]",
-                        "kafka publisher: topic_map entry '" + type + "' -> '" + topic +
-                            "' needs an aggregate type and a legal Kafka topic name");
-    }
-  }
-  settings s;
-  if (!o.bootstrap_servers.empty())
-    s.emplace_back("bootstrap.servers", o.bootstrap_servers);
-  s.emplace_back("enable.idempotence", "true");
-  s.emplace_back("acks", "all");
-  s.emplace_back("message.timeout.ms", std::to_string(o.delivery_timeout.count()));
-  if (o.java_compatible_partitioner)
-    s.emplace_back("partitioner", "murmur2_random");
-  for (const auto& kv : o.properties)
-    s.push_back(kv);
-  return s;
-}
-
 }  // namespace
 
 std::unique_ptr<txoutbox::publisher> make_publisher(publisher_options options) {
-  settings config = build_settings(options);
+  settings config = detail::build_settings(options);
   return std::make_unique<kafka_publisher>(std::move(options), std::move(config));
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/publisher_option.hpp"
+#include "kafka/detail.hpp"
 #include "kafka/secrets.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/kafka/publisher.hpp"
@@ -89,6 +90,8 @@ publisher_options parse_publisher_uri(std::string_view uri,
       bad_option(opt, "needs a librdkafka property name after 'property.'");
     if (!property_sources.insert(name).second)
       bad_option(opt, "property '" + name + "' is given more than once");
+    if (auto problem = detail::weakened_guarantee(name, value))
+      bad_option(opt, *problem);
     o.properties[name] = std::move(value);
   };
 
@@ -123,7 +126,7 @@ publisher_options parse_publisher_uri(std::string_view uri,
         const std::string prop = name.substr(0, name.size() - 5);
         set_property(key, prop, txoutbox::detail::read_secret_option(key, value));
       } else {
-        if (detail::is_secret_property(name)) {
+        if (txoutbox::detail::is_secret_property(name)) {
           bad_option(key, "secrets are not taken on the command line: use property." + name +
                               "-env=VARIABLE or property." + name + "-file=PATH");
         }

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/routing_guard.hpp"
 #include "core/wire_format.hpp"
 #include "nats/subject.hpp"
 #include "txoutbox/error.hpp"
@@ -28,6 +29,7 @@ namespace {
 constexpr std::chrono::milliseconds connect_cooldown{500};
 constexpr std::chrono::milliseconds max_connect_timeout{2000};
 constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
+constexpr const char* route_down_reason = "not sent: destination unavailable";
 constexpr const char* shut_down_reason = "publisher shut down";
 
 /// libnats' text for a failed call: the thread's last error, else the status text.
@@ -39,8 +41,9 @@ std::string status_text(natsStatus s) {
   return natsStatus_GetText(s);
 }
 
-/// JetStream error codes after which the same message may be stored later.
-bool transient_js_error(jsErrCode code) {
+/// JetStream error codes that say the stream or the server cannot store anything now: the
+/// destination's state, not the message's fault.
+bool destination_js_error(jsErrCode code) {
   switch (code) {
     case JSClusterNotAvailErr:
     case JSInsufficientResourcesErr:
@@ -49,6 +52,7 @@ bool transient_js_error(jsErrCode code) {
     case JSNotEnabledForAccountErr:
     case JSClusterNoPeersErr:
     case JSStreamOfflineErr:
+    case JSStreamNotFoundErr:
       return true;
     default:
       return false;
@@ -106,8 +110,9 @@ void check(natsStatus s, const char* what) {
 /// Publishes each record synchronously and waits for its JetStream ack. Thread-safe.
 ///
 /// The batch rules of the publisher contract, plus one: after a failure of the connection
-/// itself (no ack in time, disconnected, cannot connect) the rest of the batch is reported
-/// `retry` unsent, so a hung server costs one ack_timeout per batch, not one per key.
+/// itself (no ack in time, disconnected, cannot connect) the rest of the batch, whatever
+/// its route, is reported `unavailable` unsent, so a hung server costs one ack_timeout per
+/// batch, not one per key or subject.
 class nats_publisher final : public txoutbox::publisher {
  public:
   explicit nats_publisher(publisher_options options)
@@ -119,18 +124,21 @@ class nats_publisher final : public txoutbox::publisher {
     results.reserve(batch.size());
     // Keys whose earlier record failed in this batch; views into `batch`.
     std::unordered_set<std::string_view> failed_keys;
-    std::optional<std::string> broken;  // why the rest of the batch is not sent
+    std::unordered_set<std::string> down_routes;  // reported unavailable in this batch
+    std::optional<std::string> broken;            // why the connection failed for all
     for (const outbox_record& rec : batch) {
       if (is_shut_down()) {
         results.push_back(publish_result::retry(shut_down_reason));
         continue;
       }
-      if (broken) {
-        results.push_back(publish_result::retry("not sent: " + *broken));
-        continue;
-      }
       if (failed_keys.contains(rec.msg.aggregate_id)) {
         results.push_back(publish_result::retry(not_sent_reason));
+        continue;
+      }
+      if (broken || down_routes.contains(route(rec))) {
+        failed_keys.insert(rec.msg.aggregate_id);
+        results.push_back(publish_result::unavailable(
+            broken ? std::string(route_down_reason) + ": " + *broken : route_down_reason));
         continue;
       }
       bool stop_batch = false;
@@ -138,19 +146,30 @@ class nats_publisher final : public txoutbox::publisher {
       try {
         result = send(rec, stop_batch);
       } catch (const std::exception& e) {
-        result = publish_result::retry(e.what());
-        stop_batch = true;  // connecting failed, or libnats could not build the message
+        result = publish_result::retry(e.what());  // libnats could not build the message
       } catch (...) {
         result = publish_result::retry("unknown exception in nats publisher");
-        stop_batch = true;
       }
       if (result.status != publish_status::ok)
         failed_keys.insert(rec.msg.aggregate_id);
+      if (result.status == publish_status::unavailable)
+        down_routes.insert(route(rec));
       if (stop_batch)
         broken = result.reason;
       results.push_back(std::move(result));
     }
     return results;
+  }
+
+  /// The stream every message must land in when one is expected, else the message's
+  /// subject: the unit whose outage (no stream, stream offline, no responders) is shared.
+  std::string route(const outbox_record& rec) const override {
+    if (!options_.stream_name.empty())
+      return options_.stream_name;
+    std::string subject;
+    if (subject_.render(rec.msg.aggregate_type, rec.msg.type, subject))
+      return {};  // not a subject: rejected by send(), its route does not matter
+    return subject;
   }
 
   bool flush(std::chrono::milliseconds /*timeout*/) noexcept override {
@@ -169,9 +188,12 @@ class nats_publisher final : public txoutbox::publisher {
   bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
 
   /// Sends one record and waits for its ack. Sets `stop_batch` when the failure is the
-  /// connection's. Throws transient_error when no connection can be had.
+  /// connection's (then the result is `unavailable`). Throws when libnats cannot build
+  /// the message.
   publish_result send(const outbox_record& rec, bool& stop_batch) {
     const auto& m = rec.msg;
+    if (auto unsafe = txoutbox::detail::routing_reject(m, true))
+      return *unsafe;  // CR/LF/NUL would split a header line or the subject
     std::string subject;
     if (auto problem = subject_.render(m.aggregate_type, m.type, subject))
       return publish_result::reject("nats: " + *problem);
@@ -181,10 +203,18 @@ class nats_publisher final : public txoutbox::publisher {
                                       "' is reserved (JetStream interprets Nats-* headers)");
     }
 
-    const std::shared_ptr<connection> conn = current();
+    std::shared_ptr<connection> conn;
+    try {
+      conn = current();
+    } catch (const std::exception& e) {
+      if (is_shut_down())
+        return publish_result::retry(shut_down_reason);
+      stop_batch = true;  // cannot connect, or the stream cannot be made
+      return publish_result::unavailable(e.what());
+    }
     if (natsConnection_Status(conn->nc) != NATS_CONN_STATUS_CONNECTED) {
       stop_batch = true;
-      return publish_result::retry("nats: not connected (reconnecting)");
+      return publish_result::unavailable("nats: not connected (reconnecting)");
     }
 
     natsMsg* raw_msg = nullptr;
@@ -222,6 +252,8 @@ class nats_publisher final : public txoutbox::publisher {
     return classify(s, jerr, subject, stop_batch);
   }
 
+  /// A failed js_PublishMsg: the server's or stream's state is `unavailable` (the whole
+  /// connection's sets `stop_batch`), the message's own fault `reject`.
   publish_result classify(natsStatus s, jsErrCode jerr, const std::string& subject,
                           bool& stop_batch) {
     const std::string text = status_text(s);
@@ -229,33 +261,33 @@ class nats_publisher final : public txoutbox::publisher {
       return publish_result::retry(shut_down_reason);
     switch (s) {
       case NATS_NO_RESPONDERS:
-        return publish_result::retry("nats: no responders for '" + subject +
-                                     "': no JetStream stream captures the subject (yet), or "
-                                     "JetStream is not ready");
+        return publish_result::unavailable("nats: no responders for '" + subject +
+                                           "': no JetStream stream captures the subject (yet), "
+                                           "or JetStream is not ready");
       case NATS_TIMEOUT:
         stop_batch = true;
-        return publish_result::retry("nats: no JetStream ack within " +
-                                     std::to_string(options_.ack_timeout.count()) + " ms");
+        return publish_result::unavailable("nats: no JetStream ack within " +
+                                           std::to_string(options_.ack_timeout.count()) + " ms");
       case NATS_MAX_PAYLOAD:
       case NATS_INVALID_SUBJECT:
         return publish_result::reject("nats: " + text);
+      case NATS_NOT_PERMITTED:  // publish permission denied: an operator fixes it
+        return publish_result::unavailable("nats: " + text);
       default:
         break;
     }
     if (jerr != 0) {
       const std::string reason =
           "nats: JetStream error " + std::to_string(static_cast<int>(jerr)) + ": " + text;
-      if (transient_js_error(jerr))
-        return publish_result::retry(reason);
-      if (jerr == JSStreamNotFoundErr && options_.create_stream) {
+      if (jerr == JSStreamNotFoundErr && options_.create_stream)
         drop_connection();  // the next connection re-creates the stream
-        return publish_result::retry(reason);
-      }
+      if (destination_js_error(jerr))
+        return publish_result::unavailable(reason);
       return publish_result::reject(reason);
     }
     // Disconnected, closed, I/O errors, stale connection, ...: the connection's problem.
     stop_batch = true;
-    return publish_result::retry("nats: " + text);
+    return publish_result::unavailable("nats: " + text);
   }
 
   /// The shared connection, (re)made when there is none or it was closed. Throws

@@ -14,9 +14,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "core/routing_guard.hpp"
 #include "core/wire_format.hpp"
 #include "txoutbox/error.hpp"
 
@@ -25,6 +27,7 @@ namespace txoutbox::redis {
 namespace {
 
 constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
+constexpr const char* route_down_reason = "not sent: destination unavailable";
 constexpr const char* shut_down_reason = "publisher shut down";
 constexpr std::size_t max_idle_connections = 8;
 
@@ -45,19 +48,29 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-/// True when an error reply describes the server's state rather than the command, so the
-/// same XADD may succeed later: loading, busy script, failover, read-only replica, out of
-/// memory, failing persistence, authentication or ACL (an operator fixes those), cluster
-/// redirects and a full client table.
-bool transient_error_reply(std::string_view text) {
-  static const std::set<std::string_view> codes{
-      "LOADING",     "BUSY",   "TRYAGAIN", "MASTERDOWN", "READONLY",
-      "CLUSTERDOWN", "OOM",    "MISCONF",  "NOREPLICAS", "NOAUTH",
-      "WRONGPASS",   "NOPERM", "MOVED",    "ASK",        "UNBLOCKED"};
+/// How an error reply settles its record. The server's state (loading, busy script,
+/// failover, read-only replica, out of memory, failing persistence, too few replicas,
+/// authentication or ACL refusal, a full client table) is `unavailable`: no message can go
+/// until it changes or an operator fixes it. Cluster redirects and TRYAGAIN concern one key
+/// and pass: `retry`. Everything else (WRONGTYPE, a value above proto-max-bulk-len, ...) is
+/// about this command: `reject`.
+publish_result classify_error_reply(std::string_view text) {
+  static const std::set<std::string_view> server_state{
+      "LOADING", "BUSY",       "MASTERDOWN", "READONLY",  "CLUSTERDOWN", "OOM",
+      "MISCONF", "NOREPLICAS", "NOAUTH",     "WRONGPASS", "NOPERM"};
+  static const std::set<std::string_view> passing{"TRYAGAIN", "MOVED", "ASK", "UNBLOCKED"};
   const auto code = text.substr(0, text.find(' '));
-  if (codes.contains(code))
-    return true;
-  return text.starts_with("ERR max number of clients reached");
+  std::string reason = "redis: " + std::string(text);
+  if (server_state.contains(code) || text.starts_with("ERR max number of clients reached"))
+    return publish_result::unavailable(std::move(reason));
+  if (passing.contains(code))
+    return publish_result::retry(std::move(reason));
+  return publish_result::reject(std::move(reason));
+}
+
+/// The stream a record goes to: `stream` when set, else stream_prefix + aggregate type.
+std::string stream_of(const publisher_options& o, const message& msg) {
+  return o.stream.empty() ? o.stream_prefix + msg.aggregate_type : o.stream;
 }
 
 /// The XADD command of one record, as the argument strings hiredis sends.
@@ -65,7 +78,7 @@ std::vector<std::string> xadd_args(const publisher_options& o, const outbox_reco
   std::vector<std::string> args;
   args.reserve(20);
   args.emplace_back("XADD");
-  args.push_back(o.stream.empty() ? o.stream_prefix + rec.msg.aggregate_type : o.stream);
+  args.push_back(stream_of(o, rec.msg));
   if (o.maxlen > 0) {
     args.emplace_back("MAXLEN");
     args.emplace_back("~");
@@ -149,6 +162,12 @@ class redis_publisher final : public txoutbox::publisher {
     return true;  // an XADD reply means the server applied (and appended to its AOF) it
   }
 
+  /// The stream key: a stream the server refuses (or a server that refuses all) is the
+  /// unit the relay holds back and probes.
+  std::string route(const outbox_record& rec) const override {
+    return stream_of(options_, rec.msg);
+  }
+
   void shutdown(std::chrono::milliseconds /*timeout*/) noexcept override {
     std::lock_guard lock(mutex_);
     shut_down_ = true;
@@ -165,6 +184,27 @@ class redis_publisher final : public txoutbox::publisher {
     for (auto& r : results) {
       if (!r)
         r = with;
+    }
+  }
+
+  /// The destination failed for the whole batch (cannot connect, AUTH or SELECT refused):
+  /// in batch order each key's first unsettled record is `unavailable`, its later ones
+  /// `retry` (held behind it).
+  static void fill_unavailable(std::span<const outbox_record> batch,
+                               std::vector<std::optional<publish_result>>& results,
+                               const std::string& why) {
+    std::unordered_set<std::string_view> seen;
+    bool first = true;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (results[i])
+        continue;
+      if (!seen.insert(batch[i].msg.aggregate_id).second) {
+        results[i] = publish_result::retry(not_sent_reason);
+        continue;
+      }
+      results[i] =
+          publish_result::unavailable(first ? why : std::string(route_down_reason) + ": " + why);
+      first = false;
     }
   }
 
@@ -228,14 +268,15 @@ class redis_publisher final : public txoutbox::publisher {
       idle_.push_back(std::move(owned));
   }
 
-  /// Sends the batch in rounds: each round pipelines the next unsent record of every key
-  /// still going, then reads all replies. A key has at most one record in flight, so a
-  /// failure of record k can never have k+1 applied behind it.
-  void publish_rounds(std::span<const outbox_record> batch,
-                      std::vector<std::optional<publish_result>>& results) {
-    // Records of each key in batch order; keys in order of first appearance.
+  /// One batch's progress: the records of each key in batch order (keys in order of first
+  /// appearance), how far each key got, and which keys and streams stopped.
+  struct key_queues {
     std::vector<std::vector<std::size_t>> queues;
-    {
+    std::vector<std::size_t> cursor;
+    std::vector<bool> failed;
+    std::unordered_set<std::string> down_routes;  ///< streams reported unavailable
+
+    explicit key_queues(std::span<const outbox_record> batch) {
       std::unordered_map<std::string_view, std::size_t> key_index;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto [it, fresh] = key_index.emplace(batch[i].msg.aggregate_id, queues.size());
@@ -243,78 +284,116 @@ class redis_publisher final : public txoutbox::publisher {
           queues.emplace_back();
         queues[it->second].push_back(i);
       }
+      cursor.assign(queues.size(), 0);
+      failed.assign(queues.size(), false);
     }
-    std::vector<std::size_t> cursor(queues.size(), 0);
-    std::vector<bool> failed(queues.size(), false);
-    const auto stop_key = [&](std::size_t q) {
+    bool pending(std::size_t q) const { return !failed[q] && cursor[q] < queues[q].size(); }
+    std::size_t next(std::size_t q) const { return queues[q][cursor[q]]; }
+    /// Settles key q's current record with `r`; its later records are not sent.
+    void stop(std::size_t q, publish_result r,
+              std::vector<std::optional<publish_result>>& results) {
+      results[next(q)] = std::move(r);
       failed[q] = true;
       for (std::size_t k = cursor[q] + 1; k < queues[q].size(); ++k)
         results[queues[q][k]] = publish_result::retry(not_sent_reason);
-    };
+    }
+  };
 
+  /// The keys with a record to send in the next round. A record that must not go is
+  /// settled here and stops its key: an unsafe routing field (reject), or a stream an
+  /// earlier record found unavailable ("not sent: destination unavailable").
+  std::vector<std::size_t> next_round(std::span<const outbox_record> batch, key_queues& kq,
+                                      std::vector<std::optional<publish_result>>& results) const {
+    std::vector<std::size_t> round;
+    for (std::size_t q = 0; q < kq.queues.size(); ++q) {
+      if (!kq.pending(q))
+        continue;
+      const outbox_record& rec = batch[kq.next(q)];
+      if (auto unsafe = txoutbox::detail::routing_reject(rec.msg, false)) {
+        kq.stop(q, std::move(*unsafe), results);
+      } else if (!kq.down_routes.empty() && kq.down_routes.contains(stream_of(options_, rec.msg))) {
+        kq.stop(q, publish_result::unavailable(route_down_reason), results);
+      } else {
+        round.push_back(q);
+      }
+    }
+    return round;
+  }
+
+  /// Pipelines one round and reads its replies. False when the connection failed (this
+  /// reply and the rest of the round: outcome unknown).
+  bool run_round(redisContext* c, std::span<const outbox_record> batch,
+                 const std::vector<std::size_t>& round, key_queues& kq,
+                 std::vector<std::optional<publish_result>>& results) const {
+    for (std::size_t q : round) {
+      if (!append_command(c, xadd_args(options_, batch[kq.next(q)])))
+        return false;
+    }
+    for (std::size_t q : round) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK)
+        return false;
+      reply_ptr reply(static_cast<redisReply*>(raw));
+      if (reply->type != REDIS_REPLY_ERROR) {
+        results[kq.next(q)] = publish_result::ok();
+        ++kq.cursor[q];
+        continue;
+      }
+      publish_result r = classify_error_reply(std::string_view(reply->str, reply->len));
+      if (r.status == publish_status::unavailable)
+        kq.down_routes.insert(stream_of(options_, batch[kq.next(q)].msg));
+      kq.stop(q, std::move(r), results);
+    }
+    return true;
+  }
+
+  /// Sends the batch in rounds: each round pipelines the next unsent record of every key
+  /// still going, then reads all replies. A key has at most one record in flight, so a
+  /// failure of record k can never have k+1 applied behind it.
+  void publish_rounds(std::span<const outbox_record> batch,
+                      std::vector<std::optional<publish_result>>& results) {
     if (batch.empty())
       return;
-    redisContext* c = acquire();
+    key_queues kq(batch);
+    redisContext* c = nullptr;
+    try {
+      c = acquire();
+    } catch (const std::exception& e) {
+      if (!is_shut_down())
+        fill_unavailable(batch, results, e.what());
+      return;  // shut down: unresolved records become retry
+    }
     if (c == nullptr)
       return;  // shut down: unresolved records become retry
     bool healthy = true;
     try {
-      std::vector<std::size_t> round;  // queue numbers with a record in flight
-      while (healthy) {
-        round.clear();
-        for (std::size_t q = 0; q < queues.size(); ++q) {
-          if (!failed[q] && cursor[q] < queues[q].size())
-            round.push_back(q);
-        }
+      for (;;) {
+        const std::vector<std::size_t> round = next_round(batch, kq, results);
         if (round.empty())
           break;
-        for (std::size_t q : round) {
-          if (!append_command(c, xadd_args(options_, batch[queues[q][cursor[q]]]))) {
-            healthy = false;
-            break;
-          }
-        }
+        healthy = run_round(c, batch, round, kq, results);
         if (!healthy)
           break;
-        for (std::size_t q : round) {
-          const std::size_t index = queues[q][cursor[q]];
-          void* raw = nullptr;
-          if (redisGetReply(c, &raw) != REDIS_OK) {
-            healthy = false;  // this reply and the rest of the round: outcome unknown
-            break;
-          }
-          reply_ptr reply(static_cast<redisReply*>(raw));
-          if (reply->type == REDIS_REPLY_ERROR) {
-            std::string text(reply->str, reply->len);
-            results[index] = transient_error_reply(text) ? publish_result::retry("redis: " + text)
-                                                         : publish_result::reject("redis: " + text);
-            stop_key(q);
-          } else {
-            results[index] = publish_result::ok();
-            ++cursor[q];
-          }
-        }
       }
     } catch (...) {
       release(c, false);
       throw;
     }
-    if (!healthy) {
-      const bool stopped = is_shut_down();
-      const std::string why =
-          stopped ? std::string(shut_down_reason) : "redis: connection lost: " + context_error(c);
-      release(c, false);
-      // Every record not yet settled: the first of each key may or may not have been
-      // applied (a duplicate at most), the rest were never sent.
-      for (std::size_t q = 0; q < queues.size(); ++q) {
-        if (failed[q] || cursor[q] >= queues[q].size())
-          continue;
-        results[queues[q][cursor[q]]] = publish_result::retry(why);
-        stop_key(q);
-      }
+    if (healthy) {
+      release(c, true);
       return;
     }
-    release(c, true);
+    const bool stopped = is_shut_down();
+    const std::string why =
+        stopped ? std::string(shut_down_reason) : "redis: connection lost: " + context_error(c);
+    release(c, false);
+    // Every record not yet settled: the first of each key may or may not have been
+    // applied (a duplicate at most), the rest were never sent.
+    for (std::size_t q = 0; q < kq.queues.size(); ++q) {
+      if (kq.pending(q))
+        kq.stop(q, stopped ? publish_result::retry(why) : publish_result::unavailable(why),
+                results);
+    }
   }
 
   bool is_shut_down() {

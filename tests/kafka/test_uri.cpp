@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "txoutbox/error.hpp"
 #include "txoutbox/kafka/publisher.hpp"
@@ -174,4 +176,45 @@ TEST_CASE("kafka publisher from a URI is created without contacting the brokers"
   auto pub = make_publisher_from_uri("kafka://127.0.0.1:1", {{"topic", "t"}});
   REQUIRE(pub != nullptr);
   pub->shutdown(0ms);
+}
+
+TEST_CASE("kafka publisher refuses properties that would weaken durability or per-key order",
+          "[kafka][options][durability]") {
+  const std::vector<std::pair<std::string, std::string>> weakening{
+      {"acks", "0"},
+      {"acks", "1"},
+      {"request.required.acks", "1"},
+      {"enable.idempotence", "false"},
+      {"max.in.flight.requests.per.connection", "6"},
+      {"max.in.flight", "100"},
+      {"partitioner", "random"}};
+  for (const auto& [key, value] : weakening) {
+    INFO(key << "=" << value);
+    const auto direct = usage_error_of([&] {
+      (void)make_publisher(
+          publisher_options{.bootstrap_servers = "b:9092", .properties = {{key, value}}});
+    });
+    CHECK(direct.field() == "properties[" + key + "]");
+    CHECK(std::string(direct.what()).find("'" + key + "'") != std::string::npos);
+
+    const auto from_cli = usage_error_of([&] {
+      (void)parse_publisher_uri("kafka://b:9092", {{"property." + key, value}});
+    });
+    CHECK(from_cli.field() == "property." + key);
+    CHECK(std::string(from_cli.what()).find("'" + key + "'") != std::string::npos);
+  }
+
+  // What keeps the guarantees stays allowed.
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"acks", "all"},
+                                                        {"acks", "-1"},
+                                                        {"enable.idempotence", "true"},
+                                                        {"max.in.flight", "5"},
+                                                        {"partitioner", "murmur2_random"}}) {
+    INFO(key << "=" << value);
+    auto pub = make_publisher(
+        publisher_options{.bootstrap_servers = "127.0.0.1:1", .properties = {{key, value}}});
+    REQUIRE(pub != nullptr);
+    pub->shutdown(0ms);
+  }
 }

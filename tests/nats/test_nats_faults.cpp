@@ -35,8 +35,8 @@ std::string nats_binary() {
 
 }  // namespace
 
-TEST_CASE("nats publisher reports retry for every record when the server is unreachable",
-          "[nats][retry]") {
+TEST_CASE("nats publisher reports unavailable for every record when the server is unreachable",
+          "[nats][unavailable]") {
   txoutbox::nats::publisher_options opts;
   opts.url = "nats://127.0.0.1:" + std::to_string(txoutbox::testing::free_port());
   opts.ack_timeout = 500ms;
@@ -45,9 +45,32 @@ TEST_CASE("nats publisher reports retry for every record when the server is unre
   const auto results = pub->publish(batch);
   REQUIRE(results.size() == 2);
   for (const auto& r : results) {
-    CHECK(r.status == publish_status::retry);
+    CHECK(r.status == publish_status::unavailable);
     CHECK_THAT(r.reason, Catch::Contains("cannot connect"));
   }
+  CHECK_THAT(results[1].reason, Catch::StartsWith("not sent: destination unavailable"));
+}
+
+TEST_CASE("nats publisher reports unavailable once its server is stopped", "[nats][unavailable]") {
+  const auto bin = nats_binary();
+  if (bin.empty())
+    return;
+  private_server srv(bin, &nats_server_args);
+  srv.start();
+  const std::string url = "nats://127.0.0.1:" + std::to_string(srv.port());
+  auto pub =
+      txoutbox::nats::make_publisher({.url = url, .create_stream = true, .ack_timeout = 1000ms});
+  std::vector<outbox_record> first{make_record("order", "a", 1)};
+  REQUIRE(pub->publish(first)[0].status == publish_status::ok);
+
+  srv.kill();
+  std::vector<outbox_record> batch{make_record("order", "a", 2), make_record("order", "b", 3)};
+  const auto results = pub->publish(batch);
+  REQUIRE(results.size() == 2);
+  INFO(results[0].reason);
+  CHECK(results[0].status == publish_status::unavailable);
+  CHECK(results[1].status == publish_status::unavailable);
+  CHECK_THAT(results[1].reason, Catch::StartsWith("not sent: destination unavailable"));
 }
 
 TEST_CASE("relay delivers everything once through a nats-server killed and restarted mid-stream",
@@ -93,7 +116,8 @@ TEST_CASE("relay delivers everything once through a nats-server killed and resta
   }
   srv.kill();
   enqueue(300);  // written while NATS is down
-  REQUIRE(wait_until([&] { return relay.stats().retried > 0; }));
+  // The publisher reports the outage; the relay holds the stream back and probes it.
+  REQUIRE(wait_until([&] { return relay.stats().destinations_down > 0; }));
   srv.start();  // same port, same -sd directory
   const bool drained = wait_until([&] { return store->size() == 0; }, 60s);
   (void)relay.stop(5s);  // the assertions below are on what was delivered

@@ -119,20 +119,84 @@ TEST_CASE("nats deduplicates a re-published id and reports it ok", "[nats][dedup
   CHECK(c.message_count(opts.stream_name) == 2);
 }
 
-TEST_CASE("nats reports retry when no stream captures the subject", "[nats][retry]") {
+TEST_CASE("nats reports unavailable when no stream captures the subject, for that subject only",
+          "[nats][unavailable]") {
   const auto url = server();
   TXOUTBOX_REQUIRE_NATS(url);
+  const std::string root = unique_name("nostream");
+  client c(url);
+  c.add_stream("S" + root, root + ".invoice");  // captures invoices, not orders
   txoutbox::nats::publisher_options opts;
   opts.url = url;
-  opts.subject_template = unique_name("nostream") + ".{aggregatetype}";
+  opts.subject_template = root + ".{aggregatetype}";
+  opts.stream_name = "";  // no expected stream: each subject is its own route
   auto pub = txoutbox::nats::make_publisher(opts);
-  std::vector<outbox_record> batch{make_record("order", "k", 1), make_record("order", "k", 2)};
+  std::vector<outbox_record> batch{make_record("order", "k", 1), make_record("order", "k", 2),
+                                   make_record("order", "j", 3), make_record("invoice", "i", 4)};
+  CHECK(pub->route(batch[0]) == root + ".order");
+  const auto results = pub->publish(batch);
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].status == publish_status::unavailable);
+  CHECK_THAT(results[0].reason, Catch::Contains("no responders"));
+  CHECK(results[1].status == publish_status::retry);  // same key: held behind it
+  CHECK_THAT(results[1].reason, Catch::Contains("not sent"));
+  CHECK(results[2].status == publish_status::unavailable);  // same subject: not sent
+  CHECK(results[2].reason == "not sent: destination unavailable");
+  CHECK(results[3].status == publish_status::ok);  // another subject keeps flowing
+  CHECK(c.message_count("S" + root) == 1);
+}
+
+TEST_CASE("nats rejects CR, LF or NUL in a header or the subject and sends nothing of it",
+          "[nats][unsafe]") {
+  const auto url = server();
+  TXOUTBOX_REQUIRE_NATS(url);
+  std::string root;
+  const auto opts = own_stream(url, root);
+  auto pub = txoutbox::nats::make_publisher(opts);
+  std::vector<outbox_record> batch{make_record("order", "a", 1), make_record("order", "b\nX: 1", 2),
+                                   make_record("order", "c", 3), make_record("order", "d", 4),
+                                   make_record("order", "e", 5)};
+  batch[0].msg.headers = {{"traceparent", "00-abc\r\nNats-Msg-Id: forged"}};
+  batch[2].msg.type = "Order\rPlaced";  // would end up in the subject
+  batch[3].msg.headers = {{"note", std::string("nul\0here", 8)}};
+  const auto results = pub->publish(batch);
+  REQUIRE(results.size() == 5);
+  CHECK(results[0].status == publish_status::reject);
+  CHECK_THAT(
+      results[0].reason,
+      Catch::StartsWith(
+          "unsafe routing field: headers[traceparent] value contains the control character"));
+  CHECK(results[1].status == publish_status::reject);
+  CHECK_THAT(
+      results[1].reason,
+      Catch::StartsWith("unsafe routing field: aggregate_id contains the control character"));
+  CHECK(results[2].status == publish_status::reject);
+  CHECK_THAT(results[2].reason,
+             Catch::StartsWith("unsafe routing field: type contains the control character"));
+  CHECK(results[3].status == publish_status::reject);
+  CHECK(results[4].status == publish_status::ok);
+  client c(url);
+  const auto stored = c.read_all(opts.stream_name);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].headers.at("ce-subject") == "e");
+}
+
+TEST_CASE("nats rejects a message larger than the server's max_payload", "[nats][reject]") {
+  const auto url = server();
+  TXOUTBOX_REQUIRE_NATS(url);
+  std::string root;
+  const auto opts = own_stream(url, root);
+  auto pub = txoutbox::nats::make_publisher(opts);
+  std::vector<outbox_record> batch{make_record("order", "big", 1),
+                                   make_record("order", "small", 2)};
+  batch[0].msg.payload = "{\"blob\":\"" + std::string(2 * 1024 * 1024, 'x') + "\"}";
   const auto results = pub->publish(batch);
   REQUIRE(results.size() == 2);
-  CHECK(results[0].status == publish_status::retry);
-  CHECK_THAT(results[0].reason, Catch::Contains("no responders"));
-  CHECK(results[1].status == publish_status::retry);
-  CHECK_THAT(results[1].reason, Catch::Contains("not sent"));
+  INFO(results[0].reason);
+  CHECK(results[0].status == publish_status::reject);
+  CHECK(results[1].status == publish_status::ok);  // the connection is fine
+  client c(url);
+  CHECK(c.message_count(opts.stream_name) == 1);
 }
 
 TEST_CASE("nats rejects a message stored by another stream than the expected one",
@@ -188,7 +252,8 @@ TEST_CASE("nats shutdown unblocks a publish waiting for its ack", "[nats][shutdo
   CHECK(pub->publish(batch)[0].status == publish_status::retry);
 }
 
-TEST_CASE("nats stops the rest of the batch after an ack timeout", "[nats][retry]") {
+TEST_CASE("nats reports the rest of the batch unavailable, unsent, after an ack timeout",
+          "[nats][unavailable]") {
   const auto url = server();
   TXOUTBOX_REQUIRE_NATS(url);
   const std::string root = unique_name("n");
@@ -208,11 +273,11 @@ TEST_CASE("nats stops the rest of the batch after an ack timeout", "[nats][retry
                                    make_record("order", "c", 3)};
   const auto results = pub->publish(batch);
   REQUIRE(results.size() == 3);
-  CHECK(results[0].status == publish_status::retry);
+  CHECK(results[0].status == publish_status::unavailable);
   CHECK_THAT(results[0].reason, Catch::Contains("no JetStream ack"));
-  CHECK(results[1].status == publish_status::retry);
-  CHECK_THAT(results[1].reason, Catch::StartsWith("not sent"));
-  CHECK(results[2].status == publish_status::retry);
+  CHECK(results[1].status == publish_status::unavailable);
+  CHECK_THAT(results[1].reason, Catch::StartsWith("not sent: destination unavailable"));
+  CHECK(results[2].status == publish_status::unavailable);
   // Only the first message went out.
   int received = 0;
   natsMsg* m = nullptr;

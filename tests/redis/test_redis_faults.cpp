@@ -49,8 +49,8 @@ std::vector<std::string> with_password(int port, const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("redis READONLY replies are retry and the same records succeed once writable",
-          "[redis][retry]") {
+TEST_CASE("redis READONLY replies are unavailable and the same records succeed once writable",
+          "[redis][unavailable]") {
   const auto bin = redis_binary();
   if (bin.empty())
     return;
@@ -68,11 +68,11 @@ TEST_CASE("redis READONLY replies are retry and the same records succeed once wr
                                    make_record("order", "b", 3)};
   auto results = pub->publish(batch);
   REQUIRE(results.size() == 3);
-  CHECK(results[0].status == publish_status::retry);
+  CHECK(results[0].status == publish_status::unavailable);
   CHECK_THAT(results[0].reason, Catch::Contains("READONLY"));
-  CHECK(results[1].status == publish_status::retry);
+  CHECK(results[1].status == publish_status::retry);  // same key: held behind it
   CHECK_THAT(results[1].reason, Catch::Contains("not sent"));
-  CHECK(results[2].status == publish_status::retry);
+  CHECK(results[2].status == publish_status::unavailable);
 
   REQUIRE(c.command({"REPLICAOF", "NO", "ONE"})->type == REDIS_REPLY_STATUS);
   results = pub->publish(batch);
@@ -81,7 +81,7 @@ TEST_CASE("redis READONLY replies are retry and the same records succeed once wr
   CHECK(read_stream(c, "txoutbox:order").size() == 3);
 }
 
-TEST_CASE("redis publisher authenticates with the password and a wrong one is retry",
+TEST_CASE("redis publisher authenticates with the password and a wrong one is unavailable",
           "[redis][auth]") {
   const auto bin = redis_binary();
   if (bin.empty())
@@ -93,7 +93,7 @@ TEST_CASE("redis publisher authenticates with the password and a wrong one is re
   auto wrong = txoutbox::redis::make_publisher({.port = srv.port(), .password = "nope"});
   auto results = wrong->publish(batch);
   REQUIRE(results.size() == 1);
-  CHECK(results[0].status == publish_status::retry);
+  CHECK(results[0].status == publish_status::unavailable);
   CHECK_THAT(results[0].reason, Catch::Contains("AUTH"));
   CHECK_THAT(results[0].reason, !Catch::Contains("nope"));
 
@@ -105,6 +105,32 @@ TEST_CASE("redis publisher authenticates with the password and a wrong one is re
   REQUIRE(c.command({"AUTH", "s3cret pass"})->type == REDIS_REPLY_STATUS);
   REQUIRE(c.command({"SELECT", "3"})->type == REDIS_REPLY_STATUS);
   CHECK(read_stream(c, "events").size() == 1);
+}
+
+TEST_CASE("redis publisher reports unavailable once its server is stopped",
+          "[redis][unavailable]") {
+  const auto bin = redis_binary();
+  if (bin.empty())
+    return;
+  private_server srv(bin, &redis_server_args);
+  srv.start();
+  auto pub = txoutbox::redis::make_publisher(
+      {.port = srv.port(), .connect_timeout = std::chrono::milliseconds(500)});
+  std::vector<outbox_record> first{make_record("order", "a", 1)};
+  REQUIRE(pub->publish(first)[0].status == publish_status::ok);  // a pooled connection now
+
+  srv.kill();
+  std::vector<outbox_record> batch{make_record("order", "a", 2), make_record("order", "b", 3)};
+  const auto results = pub->publish(batch);
+  REQUIRE(results.size() == 2);
+  for (const auto& r : results) {
+    INFO(r.reason);
+    CHECK(r.status == publish_status::unavailable);
+  }
+  // With the pooled connection gone, the next publish cannot connect at all.
+  const auto again = pub->publish(batch);
+  CHECK(again[0].status == publish_status::unavailable);
+  CHECK_THAT(again[0].reason, Catch::Contains("cannot connect"));
 }
 
 TEST_CASE("redis shutdown unblocks a publish waiting on a server that never answers",
@@ -197,8 +223,9 @@ TEST_CASE("relay delivers everything through a redis-server killed and restarted
   REQUIRE(wait_until([&] { return stream_len(before) >= 50; }));
   srv.kill();
   enqueue(400);  // written while Redis is down
-  // The relay saw the outage (the second wave cannot have been published).
-  REQUIRE(wait_until([&] { return relay.stats().retried > 0; }));
+  // The relay saw the outage (the second wave cannot have been published): the publisher
+  // reports it `unavailable`, the relay holds the stream back and probes it.
+  REQUIRE(wait_until([&] { return relay.stats().destinations_down > 0; }));
   srv.start();  // same port, same appendonly dir
   const bool drained = wait_until([&] { return store->size() == 0; }, 60s);
   (void)relay.stop(5s);  // the assertions below are on what was delivered

@@ -159,8 +159,8 @@ TEST_CASE("redis WRONGTYPE at the stream name is a reject and holds back only th
   CHECK(invoices[1].at("id") == batch[3].msg.id.to_string());
 }
 
-TEST_CASE("redis publisher reports retry for every record when the server is unreachable",
-          "[redis][retry]") {
+TEST_CASE("redis publisher reports unavailable for every record when the server is unreachable",
+          "[redis][unavailable]") {
   txoutbox::redis::publisher_options opts;
   opts.port = txoutbox::testing::free_port();  // nothing listens there
   opts.connect_timeout = std::chrono::milliseconds(500);
@@ -169,9 +169,73 @@ TEST_CASE("redis publisher reports retry for every record when the server is unr
   const auto results = pub->publish(batch);
   REQUIRE(results.size() == 2);
   for (const auto& r : results) {
-    CHECK(r.status == publish_status::retry);
+    CHECK(r.status == publish_status::unavailable);
     CHECK_THAT(r.reason, Catch::Contains("cannot connect"));
   }
+  CHECK_THAT(results[1].reason, Catch::StartsWith("not sent: destination unavailable"));
+}
+
+TEST_CASE("redis publisher reports a stream's later records unavailable, unsent, after NOPERM",
+          "[redis][unavailable]") {
+  const auto ep = server();
+  TXOUTBOX_REQUIRE_REDIS(ep);
+  auto opts = options_for(ep);
+  client c(ep.host, ep.port);
+  // An ACL user that may write the invoice stream only.
+  const std::string user = "u" + opts.stream_prefix.substr(0, opts.stream_prefix.size() - 1);
+  REQUIRE(c.command(
+               {"ACL", "SETUSER", user, "on", ">pw", "~" + opts.stream_prefix + "invoice", "+@all"})
+              ->type == REDIS_REPLY_STATUS);
+  opts.username = user;
+  opts.password = "pw";
+  auto pub = txoutbox::redis::make_publisher(opts);
+  CHECK(pub->route(make_record("order", "k", 0)) == opts.stream_prefix + "order");
+
+  std::vector<outbox_record> batch{
+      make_record("invoice", "k", 0),  // round 1: ok
+      make_record("order", "j", 1),    // round 1: NOPERM, the order stream is unavailable
+      make_record("order", "k", 2),    // round 2: same stream, not sent
+      make_record("invoice", "k", 3),  // held behind k's failure
+  };
+  const auto results = pub->publish(batch);
+  (void)c.command({"ACL", "DELUSER", user});
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].status == publish_status::ok);
+  CHECK(results[1].status == publish_status::unavailable);
+  CHECK_THAT(results[1].reason, Catch::Contains("NOPERM"));
+  CHECK(results[2].status == publish_status::unavailable);
+  CHECK(results[2].reason == "not sent: destination unavailable");
+  CHECK(results[3].status == publish_status::retry);
+  CHECK(read_stream(c, opts.stream_prefix + "invoice").size() == 1);
+  CHECK(read_stream(c, opts.stream_prefix + "order").empty());
+}
+
+TEST_CASE("redis publisher rejects a control character in a routing field and sends nothing of it",
+          "[redis][unsafe]") {
+  const auto ep = server();
+  TXOUTBOX_REQUIRE_REDIS(ep);
+  auto opts = options_for(ep);
+  auto pub = txoutbox::redis::make_publisher(opts);
+  std::vector<outbox_record> batch{make_record("order", "a\r\nb", 1),
+                                   make_record("order", "a\r\nb", 2),
+                                   make_record("ord\ner", "c", 3), make_record("order", "d", 4)};
+  const auto results = pub->publish(batch);
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].status == publish_status::reject);
+  CHECK_THAT(
+      results[0].reason,
+      Catch::StartsWith("unsafe routing field: aggregate_id contains the control character"));
+  CHECK(results[1].status == publish_status::retry);  // same key: held back
+  CHECK(results[2].status == publish_status::reject);
+  CHECK_THAT(
+      results[2].reason,
+      Catch::StartsWith("unsafe routing field: aggregate_type contains the control character"));
+  CHECK(results[3].status == publish_status::ok);
+  client c(ep.host, ep.port);
+  const auto orders = read_stream(c, opts.stream_prefix + "order");
+  REQUIRE(orders.size() == 1);
+  CHECK(orders[0].at("aggregateid") == "d");
+  CHECK(read_stream(c, opts.stream_prefix + "ord\ner").empty());
 }
 
 TEST_CASE("redis publisher refuses every record after shutdown", "[redis][shutdown]") {

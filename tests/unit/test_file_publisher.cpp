@@ -234,19 +234,21 @@ TEST_CASE("file publisher throws io_failure when the path cannot be opened",
   }
 }
 
-TEST_CASE("file publisher reports retry, never ok, when the write fails",
+TEST_CASE("file publisher reports unavailable, never ok, when the disk is full",
           "[publisher][file][error]") {
-  // Every write to /dev/full fails with ENOSPC.
+  // Every write to /dev/full fails with ENOSPC: the destination's state, not the records'.
   REQUIRE(fs::exists("/dev/full"));
   auto pub = txoutbox::make_file_publisher({.path = "/dev/full"});
   const std::vector<outbox_record> batch{record("a", 1), record("b", 2), record("a", 3)};
+  CHECK(pub->route(batch[0]).empty());  // one route: the file
   for (int attempt = 0; attempt < 2; ++attempt) {
     const auto results = pub->publish(batch);
     REQUIRE(results.size() == batch.size());
-    for (const auto& r : results) {
-      CHECK(r.status == publish_status::retry);
-      CHECK(r.reason.find(std::strerror(ENOSPC)) != std::string::npos);
+    for (std::size_t i = 0; i < 2; ++i) {
+      CHECK(results[i].status == publish_status::unavailable);
+      CHECK(results[i].reason.find(std::strerror(ENOSPC)) != std::string::npos);
     }
+    CHECK(results[2].status == publish_status::retry);  // a's later record: held behind it
   }
 }
 
@@ -277,7 +279,7 @@ TEST_CASE("file publisher cuts a partly written batch back to whole lines",
 
   REQUIRE(failed.size() == 3);
   for (const auto& r : failed) {
-    CHECK(r.status == publish_status::retry);
+    CHECK(r.status == publish_status::unavailable);  // the file cannot grow: not the records'
     CHECK(r.reason.find(std::strerror(EFBIG)) != std::string::npos);
   }
   CHECK(fs::file_size(file) == size_before);  // the torn tail was cut off

@@ -30,17 +30,20 @@ struct publisher_options {
   bool java_compatible_partitioner = false;
   std::string source = "/txoutbox";  ///< CloudEvents `source` attribute (ce_source header)
   /// librdkafka message.timeout.ms: a message not acknowledged in this time is reported
-  /// `retry`. publish() returns within about this (+2 s) even when the cluster is down.
+  /// `unavailable`. publish() returns within about this (+2 s) even when the cluster is down.
   /// Keep it below the relay's lease TTL minus a renew margin (e.g. 30 s for a 60 s lease).
   std::chrono::milliseconds delivery_timeout{30000};
   /// Any librdkafka producer property, applied after the publisher's own settings
-  /// (enable.idempotence=true, acks=all, message.timeout.ms, partitioner), so it may
-  /// override them. Values are never printed in errors for secret-looking keys.
+  /// (enable.idempotence=true, acks=all, message.timeout.ms, partitioner). None may weaken
+  /// them: acks other than all/-1, enable.idempotence other than true,
+  /// max.in.flight.requests.per.connection above 5 and partitioner=random are refused
+  /// (usage_error naming the property), as are message.timeout.ms and delivery.timeout.ms.
+  /// Values are never printed in errors for secret-looking keys.
   std::map<std::string, std::string> properties{};
 };
 
 /// Creates an idempotent Kafka producer (the broker connection is made in the
-/// background: an unreachable cluster shows as `retry` results, not here). Throws
+/// background: an unreachable cluster shows as `unavailable` results, not here). Throws
 /// usage_error naming the option for bad options, including a property librdkafka
 /// refuses (the value of a secret such as sasl.password is never in the message).
 ///

@@ -28,7 +28,7 @@ struct publisher_options {
   /// Create `stream_name` (file storage, subjects from the template with each placeholder
   /// token as `*`) when it does not exist, on every (re)connection.
   bool create_stream = false;
-  /// How long one message waits for its JetStream ack before it is reported `retry`.
+  /// How long one message waits for its JetStream ack before it is reported `unavailable`.
   std::chrono::milliseconds ack_timeout{5000};
   std::string source = "/txoutbox";  ///< CloudEvents `source` attribute (ce-source header)
   std::string token = "";            ///< auth token; never printed
@@ -39,7 +39,7 @@ struct publisher_options {
 /// Creates the publisher. Validates the options (throws usage_error naming the field:
 /// a subject template with an unknown placeholder, a wildcard or an empty token, ...) but
 /// does not connect: the connection is made by publish() and re-made after it closes, so
-/// an unreachable server shows as `retry` results and a relay may start before NATS.
+/// an unreachable server shows as `unavailable` results and a relay may start before NATS.
 ///
 /// Each record is published with `js_PublishMsg` and waits for its ack: the payload as
 /// body, header `Nats-Msg-Id` = message id (JetStream drops a re-publish inside the
@@ -48,12 +48,14 @@ struct publisher_options {
 /// `ce-time`, `ce-aggregatetype`, `content-type: application/json`, then the message's
 /// own headers (a `Nats-*` name is rejected: JetStream interprets those).
 /// No responders (no stream captures the subject yet, or JetStream is starting), ack
-/// timeouts, a lost connection and temporary JetStream errors are `retry`; an aggregate
-/// or event type that is not a valid subject token, and permanent JetStream errors
-/// (expected stream mismatch, message too large, ...) are `reject`.
-/// After a failure of the connection itself (no ack in time, disconnected, cannot
-/// connect) the rest of the batch is reported `retry` unsent, so a hung server costs one
-/// ack_timeout per batch.
+/// timeouts, a lost or refused connection and JetStream errors of the stream's state
+/// (not found, offline, ...) are `unavailable`, the route being `stream_name` when set,
+/// else the subject; an aggregate or event type that is not a valid subject token, a
+/// control character in a routing field or header, and permanent JetStream errors
+/// (expected stream mismatch, message too large, ...) are `reject`
+/// (docs/publishers/nats.md, "Results"). After a failure of the connection itself (no ack
+/// in time, disconnected, cannot connect) the rest of the batch is reported `unavailable`
+/// unsent, so a hung server costs one ack_timeout per batch.
 ///
 /// Thread-safe: publish() may run concurrently for different partitions over one shared
 /// connection. shutdown() closes the connection (natsConnection_Close, never the

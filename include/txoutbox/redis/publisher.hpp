@@ -36,15 +36,17 @@ struct publisher_options {
 
 /// Creates the publisher. Validates the options (throws usage_error naming the field) but
 /// does not connect: connections are made by publish(), and an unreachable server shows
-/// as `retry` results, so a relay may start before Redis is up.
+/// as `unavailable` results, so a relay may start before Redis is up.
 ///
 /// Each record becomes `XADD <stream> [MAXLEN ~ N] * id <uuid> aggregatetype <t>
 /// aggregateid <k> type <e> payload <json> headers <json object> created_at <rfc3339>`.
 /// Within a batch at most one record per aggregate id is in flight at a time (pipelined
 /// in rounds across keys), so a failed record never has a later record of its key sent
-/// behind it. Connection errors and LOADING/BUSY/TRYAGAIN/MASTERDOWN/READONLY (and other
-/// server-state) error replies are `retry`; other error replies (WRONGTYPE, ...) are
-/// `reject`. Streams do not deduplicate: consumers use the `id` field with an inbox.
+/// behind it. Connection and AUTH failures and LOADING/BUSY/MASTERDOWN/READONLY/NOPERM
+/// (and other server-state) error replies are `unavailable`, the route being the stream
+/// key; TRYAGAIN/MOVED/ASK are `retry`; other error replies (WRONGTYPE, ...) and control
+/// characters in a routing field are `reject` (docs/publishers/redis.md, "Results").
+/// Streams do not deduplicate: consumers use the `id` field with an inbox.
 ///
 /// Thread-safe: publish() may run concurrently for different partitions; each call uses
 /// its own connection from a small pool. shutdown() unblocks a publish() in progress by
