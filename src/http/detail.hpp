@@ -1,4 +1,4 @@
-// Private helpers of the HTTP publisher that need no Beast: URL, status mapping, signing.
+// Private helpers of the HTTP publisher that need no Beast: URL, addresses, signing, options.
 #pragma once
 
 #include <array>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/wire_format.hpp"
+#include "txoutbox/http/publisher.hpp"
 #include "txoutbox/publisher.hpp"
 
 namespace txoutbox::http::detail {
@@ -27,18 +28,6 @@ struct url_parts {
 /// Parses `http(s)://host[:port][/path][?query]`. Throws usage_error(malformed_input,
 /// "url") naming what is wrong; no user info, no fragment, no whitespace.
 url_parts parse_url(std::string_view url);
-
-/// Maps a response status to a result. `status_line` is the reason text for failures
-/// ("HTTP/1.1 404 Not Found"); `retry_after` is the raw header value (may be empty);
-/// `now` resolves HTTP dates.
-publish_result classify_status(unsigned status, const std::string& status_line,
-                               std::string_view retry_after,
-                               std::chrono::system_clock::time_point now);
-
-/// `Retry-After` as delay-seconds or an HTTP date (IMF-fixdate, RFC 850, asctime).
-/// A date in the past gives 0; garbage gives nullopt.
-std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now);
 
 /// RFC 3339 UTC with microseconds: "2024-05-01T12:00:00.123456Z" (shared with the other
 /// publishers and the envelope).
@@ -73,5 +62,12 @@ bool is_framing_header(std::string_view name) noexcept;
 
 /// A short printable excerpt of a response body for a failure reason.
 std::string body_excerpt(std::string_view body, std::size_t max = 200);
+
+/// The construction-time checks of make_publisher() but the URL, the secret and the CA
+/// file: a positive timeout and max_connections, a non-empty `source` without control
+/// characters, extra headers with token names that are not framing headers and values
+/// without control characters. Throws usage_error naming the option ("source",
+/// "extra_headers[Name]").
+void check_publisher_options(const publisher_options& options);
 
 }  // namespace txoutbox::http::detail

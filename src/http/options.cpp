@@ -1,8 +1,10 @@
-// make_publisher_from_uri: the command line's view of the HTTP publisher's options.
+// The HTTP publisher's options: construction-time checks and the command line's view of them.
 #include <limits>
 
 #include "core/publisher_option.hpp"
+#include "core/text_util.hpp"
 #include "http/detail.hpp"
+#include "http/request_fields.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/http/publisher.hpp"
 
@@ -41,6 +43,38 @@ usage_error secret_error(const std::string& key, txoutbox::detail::secret_proble
 
 }  // namespace
 
+namespace detail {
+
+void check_publisher_options(const publisher_options& options) {
+  if (options.timeout.count() <= 0)
+    throw usage_error(errc::invalid_argument, "timeout", "http publisher timeout must be positive");
+  if (options.max_connections == 0) {
+    throw usage_error(errc::invalid_argument, "max_connections",
+                      "http publisher max_connections must be at least 1");
+  }
+  if (options.source.empty())
+    throw usage_error(errc::invalid_argument, "source", "http publisher source must not be empty");
+  if (const auto problem = header_text_problem(options.source)) {
+    throw usage_error(errc::invalid_argument, "source",
+                      "http publisher source " + *problem + " (it is sent as ce-source)");
+  }
+  for (const auto& [name, value] : options.extra_headers) {
+    const std::string field = "extra_headers[" + txoutbox::detail::printable(name, 64) + "]";
+    if (!is_token(name) || is_framing_header(name)) {
+      throw usage_error(errc::invalid_argument, field,
+                        "http publisher extra header name '" +
+                            txoutbox::detail::printable(name, 64) +
+                            "' is not an HTTP token or is set by the publisher itself");
+    }
+    if (const auto problem = header_text_problem(value)) {
+      throw usage_error(errc::invalid_argument, field,
+                        "http publisher extra header '" + name + "' value " + *problem);
+    }
+  }
+}
+
+}  // namespace detail
+
 std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
                                                    const std::map<std::string, std::string>& opts) {
   publisher_options o;
@@ -52,6 +86,8 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
     } else if (key == "source") {
       if (value.empty())
         bad_option(key, "must not be empty");
+      if (const auto problem = detail::header_text_problem(value))
+        bad_option(key, "the value " + *problem);
       o.source = value;
     } else if (key == "max-connections") {
       o.max_connections = parse_positive(key, value, 1024);
@@ -67,9 +103,8 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
         bad_option(key, "'" + name + "' is not a valid header name");
       if (detail::is_framing_header(name))
         bad_option(key, "'" + name + "' is set by the publisher itself");
-      if (value.find_first_of("\r\n", 0) != std::string::npos ||
-          value.find('\0') != std::string::npos)
-        bad_option(key, "header values cannot contain CR, LF or NUL");
+      if (const auto problem = detail::header_text_problem(value))
+        bad_option(key, "the value " + *problem);
       o.extra_headers[name] = value;
     } else if (key == "secret-env" || key == "secret-file") {
       if (have_secret)

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <ctime>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,12 +29,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "core/text_util.hpp"
 #include "http/detail.hpp"
+#include "http/request_fields.hpp"
+#include "http/status.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/http/publisher.hpp"
 #include "txoutbox/sync_publisher.hpp"
-#include "txoutbox/version.hpp"
 
 namespace txoutbox::http {
 namespace {
@@ -47,6 +46,7 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
 using request_type = bhttp::request<bhttp::string_body>;
+using response_parser = bhttp::response_parser<bhttp::string_body>;
 
 /// Beast 1.74 hands out boost::string_view.
 std::string_view to_std(boost::beast::string_view v) noexcept {
@@ -113,32 +113,24 @@ class connection {
         return exchange_outcome{failure("sending the request", ec, false), false, true};
       return exchange_outcome{failure("sending the request", ec, timed_out), false, false};
     }
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(response_body_limit);
-    ec = run_step(
-        [&](auto done) {
-          if (tls_)
-            bhttp::async_read(*tls_, buffer_, parser,
-                              [done](error_code e, std::size_t) { done(e); });
-          else
-            bhttp::async_read(plain_, buffer_, parser,
-                              [done](error_code e, std::size_t) { done(e); });
-        },
-        deadline, timed_out);
+    std::optional<response_parser> parser;
+    bool interim_seen = false;
+    ec = read_final_response(parser, deadline, timed_out, interim_seen);
     // A response whose body is over the limit still has a status: use it, drop the socket.
-    const bool oversized = ec == bhttp::error::body_limit && parser.is_header_done();
+    const bool oversized = ec == bhttp::error::body_limit && parser->is_header_done();
     if ((ec && !oversized) || timed_out) {
       close();
       const bool nothing_back =
-          !parser.got_some() &&
+          !interim_seen && !parser->got_some() &&
           (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
            ec == asio::error::connection_reset || ec == ssl::error::stream_truncated);
       if (reused && nothing_back && !timed_out && !stopping_.load())
         return exchange_outcome{failure("reading the response", ec, false), false, true};
       return exchange_outcome{failure("reading the response", ec, timed_out), false, false};
     }
-    const auto& res = parser.get();
-    const bool keep = res.keep_alive() && !oversized;
+    const auto& res = parser->get();
+    // 101: the server left HTTP/1.1 on a connection we never asked to upgrade.
+    const bool keep = res.keep_alive() && !oversized && res.result_int() != 101;
     if (!keep)
       close();
     const unsigned status = res.result_int();
@@ -155,6 +147,34 @@ class connection {
   }
 
  private:
+  /// Reads responses into a fresh `parser` each until a final one (2xx..5xx, or 101):
+  /// interim 1xx responses (100 Continue, 102 Processing, 103 Early Hints) are read whole
+  /// and dropped, so they never settle a message and the next request on this connection
+  /// reads its own response. All of it within `deadline`.
+  error_code read_final_response(std::optional<response_parser>& parser,
+                                 steady::time_point deadline, bool& timed_out, bool& interim_seen) {
+    while (true) {
+      parser.emplace();
+      parser->body_limit(response_body_limit);
+      const error_code ec = run_step(
+          [&](auto done) {
+            if (tls_)
+              bhttp::async_read(*tls_, buffer_, *parser,
+                                [done](error_code e, std::size_t) { done(e); });
+            else
+              bhttp::async_read(plain_, buffer_, *parser,
+                                [done](error_code e, std::size_t) { done(e); });
+          },
+          deadline, timed_out);
+      if (ec || timed_out)
+        return ec;
+      const unsigned status = parser->get().result_int();
+      if (status < 100 || status >= 200 || status == 101)
+        return ec;
+      interim_seen = true;
+    }
+  }
+
   /// Runs one asynchronous operation to completion on this thread, bounded by
   /// `deadline`. `start(done)` initiates it; `done(ec)` must be called exactly once.
   template <class Start>
@@ -205,9 +225,9 @@ class connection {
     }
     if (endpoints.empty()) {
       if (cfg_.options.refuse_private)
-        return publish_result::reject("destination address is private (" + cfg_.endpoint_text +
-                                      ")");
-      return publish_result::retry("no address found for " + cfg_.endpoint_text);
+        return publish_result::unavailable("destination address is private (" + cfg_.endpoint_text +
+                                           ")");
+      return publish_result::unavailable("no address found for " + cfg_.endpoint_text);
     }
     if (cfg_.tls)
       tls_ = std::make_unique<ssl::stream<tcp::socket>>(ioc_, *cfg_.tls);
@@ -236,9 +256,9 @@ class connection {
         const long verify = SSL_get_verify_result(tls_->native_handle());
         close();
         if (!timed_out && verify != X509_V_OK) {
-          return publish_result::retry("TLS certificate verification failed for " +
-                                       cfg_.endpoint_text + ": " +
-                                       X509_verify_cert_error_string(verify));
+          return publish_result::unavailable("TLS certificate verification failed for " +
+                                             cfg_.endpoint_text + ": " +
+                                             X509_verify_cert_error_string(verify));
         }
         return failure("the TLS handshake", ec, timed_out);
       }
@@ -253,14 +273,15 @@ class connection {
     SSL* ssl_handle = tls_->native_handle();
     if (!cfg_.url.host_is_ip &&
         SSL_set_tlsext_host_name(ssl_handle, const_cast<char*>(cfg_.url.host.c_str())) != 1)
-      return publish_result::retry("cannot set TLS server name for " + cfg_.endpoint_text);
+      return publish_result::unavailable("cannot set TLS server name for " + cfg_.endpoint_text);
     if (cfg_.options.verify_peer) {
       tls_->set_verify_mode(ssl::verify_peer);
       const int rc = cfg_.url.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle),
                                                                          cfg_.url.host.c_str())
                                          : SSL_set1_host(ssl_handle, cfg_.url.host.c_str());
       if (rc != 1)
-        return publish_result::retry("cannot set TLS host verification for " + cfg_.endpoint_text);
+        return publish_result::unavailable("cannot set TLS host verification for " +
+                                           cfg_.endpoint_text);
     } else {
       tls_->set_verify_mode(ssl::verify_none);
     }
@@ -273,16 +294,18 @@ class connection {
     return detail::is_private_v6(a.to_v6().to_bytes());
   }
 
+  /// A transport failure: the destination cannot be reached or did not answer in time,
+  /// never the message's fault, so `unavailable` (`retry` once shutting down).
   publish_result failure(const char* what, const error_code& ec, bool timed_out) const {
     if (stopping_.load(std::memory_order_acquire))
       return publish_result::retry(shut_down_reason);
     if (timed_out) {
-      return publish_result::retry("timed out after " +
-                                   std::to_string(cfg_.options.timeout.count()) + " ms " + what +
-                                   " (" + cfg_.endpoint_text + ")");
+      return publish_result::unavailable("timed out after " +
+                                         std::to_string(cfg_.options.timeout.count()) + " ms " +
+                                         what + " (" + cfg_.endpoint_text + ")");
     }
-    return publish_result::retry(std::string(what) + " failed (" + cfg_.endpoint_text +
-                                 "): " + ec.message());
+    return publish_result::unavailable(std::string(what) + " failed (" + cfg_.endpoint_text +
+                                       "): " + ec.message());
   }
 
   /// Cancels whatever is pending; runs on the thread that runs ioc_.
@@ -312,7 +335,9 @@ class connection {
   bool open_ = false;
 };
 
-/// The publisher: a bounded pool of connections, one per concurrent send().
+/// The publisher: a bounded pool of connections, one per concurrent send(). route() keeps
+/// the default (empty): the URL is fixed, so the whole publisher is one route, and
+/// sync_publisher stops a batch at its first `unavailable` result.
 class http_publisher final : public sync_publisher {
  public:
   explicit http_publisher(std::unique_ptr<config> cfg) : cfg_(std::move(cfg)) {}
@@ -399,64 +424,23 @@ class http_publisher final : public sync_publisher {
     // `doomed` is destroyed here, outside the lock.
   }
 
-  /// A reject when a routing field holds a control character. validate() refuses them at
-  /// enqueue; a row written by plain SQL may still carry one, and in ce-subject, ce-type or
-  /// ce-aggregatetype a CR/LF would add a header or smuggle a whole request.
-  static std::optional<publish_result> unsafe_routing_field(const message& msg) {
-    const std::pair<const char*, const std::string*> fields[] = {
-        {"aggregate_type", &msg.aggregate_type},
-        {"aggregate_id", &msg.aggregate_id},
-        {"type", &msg.type}};
-    for (const auto& [name, value] : fields) {
-      if (value->find('\0') != std::string::npos || txoutbox::detail::find_control_char(*value))
-        return publish_result::reject(std::string("unsafe routing field: ") + name +
-                                      " contains a control character");
-    }
-    return std::nullopt;
-  }
-
   /// Fills `req`; returns a reject for a record that cannot be sent as HTTP.
   std::optional<publish_result> build_request(const outbox_record& rec, request_type& req) const {
-    const message& msg = rec.msg;
-    if (auto unsafe = unsafe_routing_field(msg))
-      return unsafe;
+    const detail::request_settings settings{.extra_headers = &cfg_->options.extra_headers,
+                                            .source = cfg_->options.source,
+                                            .signing_key = cfg_->signing_key,
+                                            .host_header = cfg_->url.host_header};
+    detail::field_list fields;
+    if (auto bad =
+            detail::build_request_fields(rec, settings, std::chrono::system_clock::now(), fields))
+      return bad;
     req.method(bhttp::verb::post);
     req.target(cfg_->url.target);
     req.version(11);
-    for (const auto& [name, value] : cfg_->options.extra_headers)
-      req.set(name, value);
-    for (const auto& [name, value] : msg.headers) {
-      if (detail::is_framing_header(name))
-        continue;  // ours to set: the message cannot change how the request is framed
-      if (!detail::is_token(name) || value.find_first_of("\r\n") != std::string::npos ||
-          value.find('\0') != std::string::npos)
-        return publish_result::reject("header '" + detail::body_excerpt(name, 64) +
-                                      "' cannot be sent as an HTTP header");
-      req.set(name, value);
-    }
-    const std::string id = msg.id.to_string();
-    req.set(bhttp::field::host, cfg_->url.host_header);
-    req.set(bhttp::field::user_agent, std::string("txoutbox/") + txoutbox::version);
-    req.set(bhttp::field::content_type, "application/json");
-    req.set("ce-specversion", "1.0");
-    req.set("ce-id", id);
-    req.set("ce-source", cfg_->options.source);
-    req.set("ce-type", msg.type);
-    req.set("ce-subject", msg.aggregate_id);
-    req.set("ce-time", detail::format_rfc3339(rec.created_at));
-    req.set("ce-aggregatetype", msg.aggregate_type);
-    if (!cfg_->signing_key.empty()) {
-      const std::string timestamp =
-          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count());
-      req.set("webhook-id", id);
-      req.set("webhook-timestamp", timestamp);
-      req.set("webhook-signature",
-              detail::webhook_signature(cfg_->signing_key, id, timestamp, msg.payload));
-    }
+    for (const auto& [name, value] : fields)
+      req.set(name, value);  // replaces an earlier field of the name: the precedence
     req.keep_alive(true);
-    req.body() = msg.payload;
+    req.body() = rec.msg.payload;
     req.prepare_payload();
     return std::nullopt;
   }
@@ -475,22 +459,7 @@ class http_publisher final : public sync_publisher {
 std::unique_ptr<publisher> make_publisher(publisher_options options) {
   auto cfg = std::make_unique<config>();
   cfg->url = detail::parse_url(options.url);
-  if (options.timeout.count() <= 0)
-    throw usage_error(errc::invalid_argument, "timeout", "http publisher timeout must be positive");
-  if (options.max_connections == 0) {
-    throw usage_error(errc::invalid_argument, "max_connections",
-                      "http publisher max_connections must be at least 1");
-  }
-  if (options.source.empty())
-    throw usage_error(errc::invalid_argument, "source", "http publisher source must not be empty");
-  for (const auto& [name, value] : options.extra_headers) {
-    if (!detail::is_token(name) || detail::is_framing_header(name) ||
-        value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
-      throw usage_error(errc::invalid_argument, "extra_headers[" + name + "]",
-                        "http publisher extra header '" + name +
-                            "' has an invalid or reserved name, or an invalid value");
-    }
-  }
+  detail::check_publisher_options(options);
   if (!options.signing_secret.empty())
     cfg->signing_key = detail::decode_signing_secret(options.signing_secret);
   if (cfg->url.tls) {

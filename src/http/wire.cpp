@@ -1,7 +1,5 @@
-// HTTP publisher helpers without Beast: URL parsing, status mapping, dates, addresses.
+// HTTP publisher helpers without Beast: URL parsing, header names, private addresses.
 #include <cctype>
-#include <cstdio>
-#include <ctime>
 
 #include "http/detail.hpp"
 #include "txoutbox/error.hpp"
@@ -38,55 +36,6 @@ bool is_ipv4_literal(std::string_view s) {
     start = dot + 1;
   }
   return parts == 4;
-}
-
-int month_index(std::string_view m) noexcept {
-  static constexpr std::string_view names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  for (int i = 0; i < 12; ++i) {
-    if (names[i] == m)
-      return i;
-  }
-  return -1;
-}
-
-/// Parses the three HTTP date forms of RFC 9110 §5.6.7 into a UTC time.
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view v) {
-  std::string s(v);
-  char wday[16] = {}, mon[4] = {};
-  int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
-  int consumed = 0;
-  std::tm tm{};
-  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-  if (std::sscanf(s.c_str(), "%15[A-Za-z], %d %3s %d %d:%d:%d GMT%n", wday, &day, mon, &year, &hh,
-                  &mm, &ss, &consumed) == 7 &&
-      static_cast<std::size_t>(consumed) == s.size()) {
-  } else if (std::sscanf(s.c_str(), "%15[A-Za-z], %d-%3s-%d %d:%d:%d GMT%n", wday, &day, mon, &year,
-                         &hh, &mm, &ss, &consumed) == 7 &&
-             static_cast<std::size_t>(consumed) == s.size()) {
-    // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT (two-digit year: RFC 9110 says pick the
-    // century that is not more than 50 years in the future; 19xx/20xx is close enough).
-    year += year < 70 ? 2000 : (year < 100 ? 1900 : 0);
-  } else if (std::sscanf(s.c_str(), "%15[A-Za-z] %3s %d %d:%d:%d %d%n", wday, mon, &day, &hh, &mm,
-                         &ss, &year, &consumed) == 7 &&
-             static_cast<std::size_t>(consumed) == s.size()) {
-    // asctime: Sun Nov  6 08:49:37 1994
-  } else {
-    return std::nullopt;
-  }
-  const int month = month_index(mon);
-  if (month < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1970)
-    return std::nullopt;
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month;
-  tm.tm_mday = day;
-  tm.tm_hour = hh;
-  tm.tm_min = mm;
-  tm.tm_sec = ss;
-  const std::time_t t = timegm(&tm);
-  if (t == static_cast<std::time_t>(-1))
-    return std::nullopt;
-  return std::chrono::system_clock::from_time_t(t);
 }
 
 }  // namespace
@@ -165,41 +114,6 @@ url_parts parse_url(std::string_view url) {
   if (out.port != default_port)
     out.host_header += ":" + out.port;
   return out;
-}
-
-std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value, std::chrono::system_clock::time_point now) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-    value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-    value.remove_suffix(1);
-  if (value.empty())
-    return std::nullopt;
-  if (all_digits(value)) {
-    if (value.size() > 9)  // over ~31 years: cap rather than overflow
-      return std::chrono::hours(24 * 365);
-    return std::chrono::seconds(std::stol(std::string(value)));
-  }
-  const auto when = parse_http_date(value);
-  if (!when)
-    return std::nullopt;
-  if (*when <= now)
-    return std::chrono::milliseconds(0);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
-}
-
-publish_result classify_status(unsigned status, const std::string& status_line,
-                               std::string_view retry_after,
-                               std::chrono::system_clock::time_point now) {
-  if (status >= 200 && status < 300)
-    return publish_result::ok();
-  if (status == 408 || status == 429 || (status >= 500 && status < 600)) {
-    return publish_result::retry(
-        status_line, retry_after.empty() ? std::nullopt : parse_retry_after(retry_after, now));
-  }
-  if (status < 200)  // an interim response where a final one was due: a server fault
-    return publish_result::retry(status_line);
-  return publish_result::reject(status_line);
 }
 
 bool is_private_v4(const std::array<std::uint8_t, 4>& a) noexcept {

@@ -18,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/read.hpp>
@@ -135,6 +136,16 @@ struct test_http_server::impl {
         answer = r(rec);
       if (answer.delay.count() > 0 && !wait_delay(answer.delay, generation))
         return;
+      if (answer.drop_instead)
+        return;
+      for (unsigned code : answer.interim) {
+        const std::string line = "HTTP/1.1 " + std::to_string(code) + " " +
+                                 text(bhttp::obsolete_reason(bhttp::int_to_status(code))) +
+                                 "\r\n\r\n";
+        asio::write(stream, asio::buffer(line), ec);
+        if (ec)
+          return;
+      }
       bhttp::response<bhttp::string_body> res;
       res.version(11);
       res.result(answer.status);

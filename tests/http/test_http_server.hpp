@@ -36,10 +36,15 @@ struct scripted_response {
   /// Wait this long before answering; an "infinite" value hangs until the server stops
   /// or release_delays() is called.
   std::chrono::milliseconds delay{0};
+  /// Interim (1xx) responses sent before this one, e.g. {100, 102}: a status line
+  /// ("HTTP/1.1 102 Processing") and an empty header block each.
+  std::vector<unsigned> interim{};
   bool close = false;  ///< close the connection after answering (`Connection: close`)
   /// Close the connection after answering without announcing it, as a server whose
   /// keep-alive idle timeout fired would.
   bool drop_after = false;
+  /// Close the connection without answering at all (a crashing or resetting server).
+  bool drop_instead = false;
 };
 
 /// PEM certificate and key for a TLS server.

@@ -1,9 +1,10 @@
-// Unit tests of the HTTP publisher's Beast-free helpers: URLs, Retry-After, dates,
-// private address ranges, base64 and status mapping.
+// Unit tests of the HTTP publisher's Beast-free helpers: URLs, private address ranges,
+// base64, signing, dates, header names and the CloudEvents header encoding.
 #include <catch2/catch.hpp>
 #include <chrono>
 
 #include "http/detail.hpp"
+#include "http/request_fields.hpp"
 #include "txoutbox/error.hpp"
 
 using namespace std::chrono_literals;
@@ -33,34 +34,6 @@ TEST_CASE("http url parsing fills host, port, target and Host header", "[http][u
   u = d::parse_url("HTTPS://h.example:443?q");
   CHECK(u.host_header == "h.example");
   CHECK(u.target == "/?q");
-}
-
-TEST_CASE("http Retry-After accepts delay-seconds and the three HTTP date forms",
-          "[http][status]") {
-  using namespace std::chrono;
-  const auto now = sys_days{year{1994} / 11 / 6} + 8h + 49min + 30s;
-  CHECK(d::parse_retry_after("3", now) == 3000ms);
-  CHECK(d::parse_retry_after(" 0 ", now) == 0ms);
-  CHECK(d::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now) == 7000ms);
-  CHECK(d::parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now) == 7000ms);
-  CHECK(d::parse_retry_after("Sun Nov  6 08:49:37 1994", now) == 7000ms);
-  CHECK(d::parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now) == 0ms);  // past
-  CHECK_FALSE(d::parse_retry_after("soon", now).has_value());
-  CHECK_FALSE(d::parse_retry_after("-5", now).has_value());
-  CHECK_FALSE(d::parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now).has_value());
-}
-
-TEST_CASE("http status mapping keeps the status line as reason", "[http][status]") {
-  const auto now = std::chrono::system_clock::now();
-  CHECK(d::classify_status(299, "x", "", now).status == txoutbox::publish_status::ok);
-  const auto r = d::classify_status(418, "HTTP/1.1 418 I'm a teapot", "5", now);
-  CHECK(r.status == txoutbox::publish_status::reject);
-  CHECK(r.reason == "HTTP/1.1 418 I'm a teapot");
-  CHECK_FALSE(r.retry_after.has_value());
-  const auto s = d::classify_status(502, "HTTP/1.1 502 Bad Gateway", "2", now);
-  CHECK(s.status == txoutbox::publish_status::retry);
-  CHECK(s.retry_after == 2000ms);
-  CHECK(d::classify_status(302, "302", "", now).status == txoutbox::publish_status::reject);
 }
 
 TEST_CASE("http private ranges cover loopback, RFC 1918, link-local and ULA", "[http][ssrf]") {
@@ -128,4 +101,31 @@ TEST_CASE("http framing headers are recognised in any case", "[http][wire]") {
   CHECK(d::is_framing_header("Proxy-Authorization"));
   CHECK_FALSE(d::is_framing_header("traceparent"));
   CHECK_FALSE(d::is_framing_header("Authorization"));
+}
+
+TEST_CASE("http CloudEvents header values percent-encode space, quote, percent and non-ASCII",
+          "[http][wire]") {
+  CHECK(d::percent_encode_attribute("order-42/a.b_c~!") == "order-42/a.b_c~!");
+  CHECK(d::percent_encode_attribute("Z\xC3\xBCrich") == "Z%C3%BCrich");
+  CHECK(d::percent_encode_attribute("a b\"c%d") == "a%20b%22c%25d");
+  // The binding's own example: "Euro \u20AC \U0001F600".
+  CHECK(d::percent_encode_attribute("Euro \xE2\x82\xAC \xF0\x9F\x98\x80") ==
+        "Euro%20%E2%82%AC%20%F0%9F%98%80");
+  CHECK(d::percent_encode_attribute(std::string("\r\n\t\0\x7F", 5)) == "%0D%0A%09%00%7F");
+  CHECK(d::percent_encode_attribute("") == "");
+}
+
+TEST_CASE("http header text check names the control character or the bad UTF-8",
+          "[http][wire][injection]") {
+  CHECK_FALSE(d::header_text_problem("Bearer abc.def").has_value());
+  CHECK_FALSE(d::header_text_problem("Z\xC3\xBCrich").has_value());
+  CHECK(d::header_text_problem("a\r\nX-Injected: 1") ==
+        std::optional<std::string>("contains the control character U+000D at offset 1"));
+  CHECK(d::header_text_problem("tab\there") ==
+        std::optional<std::string>("contains the control character U+0009 at offset 3"));
+  CHECK(d::header_text_problem(std::string("nul\0", 4)).has_value());
+  CHECK(d::header_text_problem("c1 \xC2\x85").has_value());  // NEL
+  CHECK(d::header_text_problem("del\x7F").has_value());
+  CHECK(d::header_text_problem("bad \xFF") ==
+        std::optional<std::string>("is not valid UTF-8 at offset 4"));
 }

@@ -21,10 +21,11 @@ struct publisher_options {
   /// Destination of every POST: `http://host[:port][/path][?query]` or `https://...`.
   /// No user info (put credentials in extra_headers), no fragment.
   std::string url{};
-  /// The `ce-source` URI-reference of every event.
+  /// The `ce-source` URI-reference of every event: valid UTF-8 without control
+  /// characters (percent-encoded on the wire like every ce-* value).
   std::string source = "/txoutbox";
   /// Budget of one attempt: resolve + connect + TLS handshake + request + response.
-  /// A slower attempt is reported `retry`. Keep it below the relay's lease TTL.
+  /// A slower attempt is reported `unavailable`. Keep it below the relay's lease TTL.
   std::chrono::milliseconds timeout{10'000};
   /// Keep-alive connections kept open at most; one per partition being published at
   /// once is enough (the relay's thread count).
@@ -39,10 +40,13 @@ struct publisher_options {
   std::string ca_file{};
   /// Refuse to send to loopback, private, link-local and unspecified addresses, checked
   /// on the addresses the host name resolves to (protects against SSRF through a
-  /// user-supplied URL). Such a destination is reported `reject`.
+  /// user-supplied URL). Such a destination is reported `unavailable`: an operator fixes
+  /// the URL; the messages wait in the table.
   bool refuse_private = false;
-  /// Sent with every request (e.g. Authorization). A message header of the same name
-  /// wins; the CloudEvents, signing and content headers always win.
+  /// Sent with every request (e.g. Authorization). Names are HTTP tokens other than the
+  /// framing headers; values are valid UTF-8 without control characters (no CR, LF,
+  /// NUL, tab). A message header of the same name wins; the CloudEvents, signing and
+  /// content headers always win.
   header_map extra_headers{};
 };
 
@@ -53,14 +57,23 @@ struct publisher_options {
 /// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`),
 /// signed anew on every attempt.
 ///
-/// Results: 2xx = ok; 408, 429, 5xx, timeouts and connection or TLS failures = retry
-/// (`Retry-After` in seconds or as an HTTP date becomes retry_after); redirects and
-/// other 4xx = reject, with the status line as reason. Redirects are never followed.
+/// ce-* values are percent-encoded (CloudEvents HTTP binding §3.1.3.2: space, `"`, `%` and
+/// every byte outside printable ASCII), so "Zürich" travels as "Z%C3%BCrich".
+///
+/// Results (docs/publishers/http.md has the full table): 2xx = ok; 5xx, 408, 429, 3xx
+/// (redirects are never followed), 401, 402, 403, 404, 405, 407, 410, 414, 421, 426, 451,
+/// timeouts, and connection, DNS or TLS failures = unavailable (the destination's or its
+/// operator's fault: no attempt burned; the batch's later records are not sent); 409,
+/// 423, 425 = retry; other 4xx (400, 413, 422, ...) = reject. `Retry-After` (seconds or
+/// an HTTP date) becomes the hint of an unavailable or retry result. Interim 1xx
+/// responses are skipped. The reason starts with the status line. The URL is fixed, so
+/// route() is empty: the publisher is one route.
 ///
 /// Thread-safe: publish() may run concurrently for different partitions, each on its
 /// own pooled keep-alive connection; shutdown() from any thread aborts requests in
 /// flight. Throws usage_error (naming the option) for a malformed URL or secret, an
-/// unreadable ca_file, or a zero timeout or max_connections.
+/// unreadable ca_file, a zero timeout or max_connections, an empty source or one with a
+/// control character, or an extra header with a bad name or value.
 std::unique_ptr<publisher> make_publisher(publisher_options options);
 
 /// For the command line (`--publisher URI --publisher-opt key=value`). `uri` is the
