@@ -6,8 +6,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_test_support.hpp"
@@ -16,6 +18,7 @@
 #include "txoutbox/testing/wait.hpp"
 #ifdef TXOUTBOX_CLI_HTTP_SQLITE
 #include <soci/session.h>
+#include <soci/soci.h>
 
 #include "txoutbox/soci/session.hpp"
 #include "txoutbox/soci/transaction.hpp"
@@ -41,7 +44,7 @@ const std::map<std::string, std::optional<std::string>> clean_env{
 /// Responders run on the server's connection threads; readers take the same lock.
 class webhook_sink {
  public:
-  webhook_sink() {
+  explicit webhook_sink(unsigned short port = 0) : server_(std::nullopt, port) {
     server_.set_responder([this](const http_test::recorded_request& req) {
       http_test::scripted_response resp;
       std::lock_guard lock(mutex_);
@@ -113,6 +116,9 @@ struct backend {
   std::function<const std::map<message_id, sent_message>&()> committed;
   std::function<const std::set<message_id>&()> rolled_back;
   std::filesystem::path cwd;  ///< the relays' working directory
+  /// The highest `attempts` of any row in the outbox, and the dead-letter count.
+  std::function<long()> max_attempts;
+  std::function<long()> dead_letters;
 };
 
 std::set<std::string> committed_ids(const backend& b) {
@@ -221,6 +227,64 @@ void run_scenario(const backend& b, const temp_dir& dir) {
   CHECK(report.ok());
 }
 
+/// A webhook that refuses connections (nothing listens on its port) for 30 s, with relay
+/// settings that dead-letter within a second of failures (3 attempts, 100 ms backoff), then
+/// starts listening: nothing is dead-lettered, no row used an attempt, everything committed
+/// arrives in per-key order, nothing rolled back does.
+void run_refusing_scenario(const backend& b, const temp_dir& dir) {
+  const auto port = http_test::unused_port();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+  const auto args = b.relay_args({"--publisher", url, "--batch", std::to_string(batch), "--poll-ms",
+                                  "50", "--max-attempts", "3", "--backoff-ms", "100", "--threads",
+                                  "2", "--publisher-opt", "timeout-ms=500"});
+  int round = 0;
+  for (; round < 5; ++round)
+    b.write_round(round);
+  child_process relay(TXOUTBOX_CLI_PATH, args, clean_env, dir.path(), "relay", b.cwd);
+  REQUIRE(wait_started(relay));
+  const auto outage_end = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < outage_end && round < 10) {
+    std::this_thread::sleep_for(3s);
+    b.write_round(round++);  // a backlog builds up behind the outage
+  }
+  std::this_thread::sleep_until(outage_end);
+  {
+    INFO(relay.err());
+    REQUIRE(relay.running());
+    CHECK(b.dead_letters() == 0);
+    CHECK(b.max_attempts() == 0);
+    CHECK(relay.err().find("destination unavailable since") != std::string::npos);
+  }
+
+  webhook_sink sink(port);
+  const auto expected = committed_ids(b);
+  const bool delivered = wait_until([&] { return sink.accepted_all(expected); }, 60s);
+  relay.signal(SIGTERM);
+  const auto code = relay.wait_for(15s);
+
+  std::map<std::string, std::map<int, std::string>> by_key;
+  for (const auto& [id, sent] : b.committed())
+    by_key[sent.key][sent.n] = id.to_string();
+  delivery_checker checker;
+  for (const auto& [key, ids] : by_key) {
+    for (const auto& [n, id] : ids)
+      checker.committed(id, key);
+  }
+  for (const auto& id : sink.accepted())
+    checker.delivered(id);
+  const auto report = checker.check(static_cast<std::size_t>(batch) * partitions);
+  INFO(report.describe());
+  INFO("relay:\n" << relay.err());
+  REQUIRE(delivered);
+  REQUIRE(code == std::optional<int>(0));
+  CHECK(b.dead_letters() == 0);
+  CHECK(report.missing == 0);
+  CHECK(report.extra == 0);
+  CHECK(report.order_violations == 0);
+  CHECK(report.ok());
+  CHECK(relay.err().find("destination back after") != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -241,8 +305,47 @@ TEST_CASE(
       .committed = [&]() -> const std::map<message_id, sent_message>& { return w.committed; },
       .rolled_back = [&]() -> const std::set<message_id>& { return w.rolled_back; },
       .cwd = dir.path(),
+      .max_attempts = {},
+      .dead_letters = {},
   };
   run_scenario(b, dir);
+}
+
+namespace {
+
+long pg_count(const cli_schema& s, const std::string& sql) {
+  pqxx::connection c(s.url);
+  pqxx::nontransaction tx(c);
+  return tx.exec1(sql)[0].as<long>();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a relay process on postgres rides out a webhook refusing connections for 30 s without "
+    "dead-lettering or using attempts",
+    "[cli][http][relay][outage]") {
+  TXOUTBOX_CLI_REQUIRE_PG();
+  cli_schema s(partitions);
+  temp_dir dir;
+  workload w(s, keys, 5);
+  const std::string q = "\"" + s.schema + "\".";
+  backend b{
+      .relay_args =
+          [&](std::vector<std::string> flags) {
+            flags.insert(flags.begin(), "relay");
+            return s.args(flags);
+          },
+      .write_round = [&](int round) { w.round(round, 7); },
+      .committed = [&]() -> const std::map<message_id, sent_message>& { return w.committed; },
+      .rolled_back = [&]() -> const std::set<message_id>& { return w.rolled_back; },
+      .cwd = dir.path(),
+      .max_attempts =
+          [&] { return pg_count(s, "SELECT coalesce(max(attempts), 0) FROM " + q + "outbox"); },
+      .dead_letters =
+          [&] { return pg_count(s, "SELECT count(*) FROM " + q + "outbox_dead_letter"); },
+  };
+  run_refusing_scenario(b, dir);
 }
 
 #ifdef TXOUTBOX_CLI_HTTP_SQLITE
@@ -312,7 +415,42 @@ TEST_CASE(
       .committed = [&]() -> const std::map<message_id, sent_message>& { return w.committed; },
       .rolled_back = [&]() -> const std::set<message_id>& { return w.rolled_back; },
       .cwd = dir.path(),
+      .max_attempts = {},
+      .dead_letters = {},
   };
   run_scenario(b, dir);
+}
+
+TEST_CASE(
+    "a relay process on a SQLite file rides out a webhook refusing connections for 30 s "
+    "without dead-lettering or using attempts",
+    "[cli][http][sqlite][relay][outage]") {
+  temp_dir dir;
+  const auto migrated = run_cli_in(
+      dir.path(),
+      {"migrate", "--db", "sqlite:orders.db", "--partitions", std::to_string(partitions)},
+      clean_env);
+  INFO(migrated.err);
+  REQUIRE(migrated.exit_code == 0);
+  sqlite_workload w(dir.path() / "orders.db", 5);
+  const auto count = [&](const std::string& sql) {
+    int n = 0;
+    *w.session << sql, ::soci::into(n);
+    return static_cast<long>(n);
+  };
+  backend b{
+      .relay_args =
+          [&](std::vector<std::string> flags) {
+            flags.insert(flags.begin(), {"relay", "--db", "sqlite:orders.db"});
+            return flags;
+          },
+      .write_round = [&](int round) { w.round(round, 7); },
+      .committed = [&]() -> const std::map<message_id, sent_message>& { return w.committed; },
+      .rolled_back = [&]() -> const std::set<message_id>& { return w.rolled_back; },
+      .cwd = dir.path(),
+      .max_attempts = [&] { return count("SELECT coalesce(max(attempts), 0) FROM outbox"); },
+      .dead_letters = [&] { return count("SELECT count(*) FROM outbox_dead_letter"); },
+  };
+  run_refusing_scenario(b, dir);
 }
 #endif

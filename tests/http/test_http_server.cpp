@@ -173,14 +173,14 @@ struct test_http_server::impl {
   }
 };
 
-test_http_server::test_http_server(std::optional<tls_identity> tls)
+test_http_server::test_http_server(std::optional<tls_identity> tls, unsigned short port)
     : impl_(std::make_shared<impl>()) {
   if (tls) {
     impl_->tls = std::make_unique<ssl::context>(ssl::context::tls_server);
     impl_->tls->use_certificate_chain(asio::buffer(tls->cert_pem));
     impl_->tls->use_private_key(asio::buffer(tls->key_pem), ssl::context::pem);
   }
-  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   impl_->acceptor.bind(ep);

@@ -60,7 +60,10 @@ class test_http_server {
  public:
   using responder = std::function<scripted_response(const recorded_request&)>;
 
-  explicit test_http_server(std::optional<tls_identity> tls = std::nullopt);
+  /// `port` 0 = an ephemeral one; another value binds that port (a test that refuses
+  /// connections first, then starts listening where the client was pointed).
+  explicit test_http_server(std::optional<tls_identity> tls = std::nullopt,
+                            unsigned short port = 0);
   ~test_http_server();
 
   test_http_server(const test_http_server&) = delete;
