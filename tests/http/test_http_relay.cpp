@@ -69,7 +69,7 @@ TEST_CASE("relay delivers every message over http in per-key order despite 503s"
   CHECK(delivered == written);
 }
 
-TEST_CASE("401, then 404, then 200 dead-letters nothing; a 400 dead-letters its message alone",
+TEST_CASE("401 then 404 then 200 dead-letters nothing while a 400 dead-letters its message alone",
           "[http][relay][outage]") {
   http_test::test_http_server server;
   server.script({{.status = 401}, {.status = 404}});  // an operator fixes the endpoint
