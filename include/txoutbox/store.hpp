@@ -107,6 +107,17 @@ class store {
   /// Extends a held lease to db now() + ttl. False when the fence no longer matches
   /// (epoch moved on). A lease that expired but was not taken over is renewed.
   [[nodiscard]] virtual bool renew(const fence& f, std::chrono::milliseconds ttl) = 0;
+  /// renew() for every fence of one owner, in one statement where the backend can: the
+  /// relay renews all its leases each tick. Returns, per fence in order, renew()'s answer.
+  /// The default calls renew() for each; an exception leaves the rest unrenewed.
+  [[nodiscard]] virtual std::vector<bool> renew_all(std::span<const fence> fences,
+                                                    std::chrono::milliseconds ttl) {
+    std::vector<bool> out;
+    out.reserve(fences.size());
+    for (const auto& f : fences)
+      out.push_back(renew(f, ttl));
+    return out;
+  }
   /// Gives the partition up (owner cleared, expiry now); keeps the batch marker.
   virtual void release(const fence& f) = 0;
   virtual std::vector<lease_info> leases() = 0;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,7 @@ constexpr const char* st_leave_member = "txo_leave_member";
 constexpr const char* st_leave_leases = "txo_leave_leases";
 constexpr const char* st_acquire = "txo_acquire";
 constexpr const char* st_renew = "txo_renew";
+constexpr const char* st_renew_all = "txo_renew_all";
 constexpr const char* st_release = "txo_release";
 constexpr const char* st_leases = "txo_leases";
 constexpr const char* st_claim = "txo_claim";
@@ -202,6 +204,30 @@ class pg_store final : public store {
                                         static_cast<std::int64_t>(f.epoch), ms(ttl));
       return res.affected_rows() > 0;
     });
+  }
+
+  std::vector<bool> renew_all(std::span<const fence> fences,
+                              std::chrono::milliseconds ttl) override {
+    if (fences.empty())
+      return {};
+    const auto& owner = fences.front().owner;
+    if (std::any_of(fences.begin(), fences.end(), [&](const fence& f) { return f.owner != owner; }))
+      return store::renew_all(fences, ttl);  // one statement serves one owner
+    const auto parts =
+        plain_array(fences, [](const fence& f) { return std::to_string(f.partition); });
+    const auto epochs = plain_array(fences, [](const fence& f) { return std::to_string(f.epoch); });
+    const auto renewed = with_connection("renewing leases", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx(c);
+      std::set<std::uint32_t> out;
+      for (const auto& row : tx.exec_prepared(st_renew_all, parts, owner, epochs, ms(ttl)))
+        out.insert(row[0].as<std::uint32_t>());
+      return out;
+    });
+    std::vector<bool> ok;
+    ok.reserve(fences.size());
+    for (const auto& f : fences)
+      ok.push_back(renewed.contains(f.partition));
+    return ok;
   }
 
   void release(const fence& f) override {
@@ -384,6 +410,7 @@ class pg_store final : public store {
     c.prepare(st_leave_leases, sql_.leave_leases);
     c.prepare(st_acquire, sql_.acquire);
     c.prepare(st_renew, sql_.renew);
+    c.prepare(st_renew_all, sql_.renew_all);
     c.prepare(st_release, sql_.release);
     c.prepare(st_leases, sql_.leases);
     c.prepare(st_claim, sql_.claim);

@@ -34,6 +34,12 @@ struct store_sql {
         renew("UPDATE " + s +
               ".outbox_lease SET expires_at = now() + $4::float8 * interval '1 millisecond' "
               "WHERE partition_no = $1 AND owner = $2 AND epoch = $3"),
+        // Every lease of one owner in one statement: $1 partitions, $3 epochs, pairwise.
+        renew_all("UPDATE " + s +
+                  ".outbox_lease l SET expires_at = now() + $4::float8 * interval '1 millisecond' "
+                  "FROM unnest($1::int[], $3::bigint[]) AS f(p, e) "
+                  "WHERE l.partition_no = f.p AND l.owner = $2 AND l.epoch = f.e "
+                  "RETURNING l.partition_no"),
         release("UPDATE " + s +
                 ".outbox_lease SET owner = NULL, expires_at = now() "
                 "WHERE partition_no = $1 AND owner = $2 AND epoch = $3"),
@@ -158,7 +164,7 @@ struct store_sql {
               s + ".outbox_member)") {}
 
   std::string heartbeat, live_owners, leave_member, leave_leases;
-  std::string acquire, renew, release, leases;
+  std::string acquire, renew, renew_all, release, leases;
   std::string claim, begin_batch, settle;
   std::string stats, dead_letters, requeue, purge;
   std::string partitions, probe;

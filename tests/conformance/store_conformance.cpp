@@ -446,6 +446,22 @@ void begin_batch_fails_on_an_expired_lease(harness& h) {
   REQUIRE(s->begin_batch(f, batch_marker{1, 1, 1, 0}));
 }
 
+void renew_all_renews_held_leases_and_refuses_stale_ones(harness& h) {
+  auto s = h.make_store(3);
+  auto peer = h.make_peer_store();
+  const fence f0{owner_a, 0, acquire_or_fail(*s, owner_a, 0, short_ttl)};
+  const fence f2{owner_a, 2, acquire_or_fail(*s, owner_a, 2, short_ttl)};
+  const fence stale{owner_a, 1, acquire_or_fail(*s, owner_a, 1, short_ttl)};
+  h.advance(past_short_ttl);
+  acquire_or_fail(*peer, owner_b, 1);  // taken over: a's fence on 1 is stale now
+  const std::vector<fence> fences{f0, stale, f2};
+  REQUIRE(s->renew_all(fences, long_ttl) == std::vector<bool>{true, false, true});
+  REQUIRE(lease_of(*s, 0).expires_in > short_ttl);
+  REQUIRE(lease_of(*s, 2).expires_in > short_ttl);
+  REQUIRE(lease_of(*s, 1).owner == owner_b);
+  REQUIRE(s->renew_all(std::vector<fence>{}, long_ttl).empty());
+}
+
 void a_stale_epoch_writes_nothing(harness& h) {
   auto s = h.make_store(1);
   auto peer = h.make_peer_store();

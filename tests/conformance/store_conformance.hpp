@@ -82,6 +82,7 @@ void concurrent_acquires_grant_a_partition_once(harness& h);
 void an_expired_lease_is_taken_over(harness& h);
 void an_expired_lease_not_taken_over_renews(harness& h);
 void begin_batch_fails_on_an_expired_lease(harness& h);
+void renew_all_renews_held_leases_and_refuses_stale_ones(harness& h);
 void a_stale_epoch_writes_nothing(harness& h);
 void begin_batch_persists_the_marker_and_settle_resets_starts(harness& h);
 void retry_counts_attempts_and_records_the_last_error(harness& h);
@@ -129,6 +130,8 @@ void headers_and_payload_round_trip(harness& h);
                        an_expired_lease_not_taken_over_renews)                                   \
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "begin_batch fails on an expired lease",                    \
                        begin_batch_fails_on_an_expired_lease)                                    \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "renew_all renews held leases and refuses stale ones",      \
+                       renew_all_renews_held_leases_and_refuses_stale_ones)                      \
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "writes fenced by a stale epoch change nothing",            \
                        a_stale_epoch_writes_nothing)                                             \
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "begin_batch persists the marker and settle resets starts", \

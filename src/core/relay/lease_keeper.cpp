@@ -80,23 +80,33 @@ void lease_keeper::on_tick(const boost::system::error_code& ec) {
 /// lease taken over meanwhile is fenced and reported lost), and a relay that merely failed
 /// one heartbeat should not drop partitions it still legitimately holds.
 void lease_keeper::renew_held() {
-  for (const auto& [p, epoch] : table_.held()) {
-    if (table_.stopping())
-      return;
-    renew(p, epoch);
-  }
-}
-
-void lease_keeper::renew(std::uint32_t p, std::uint64_t epoch) {
+  const auto held = table_.held();
+  if (held.empty() || table_.stopping())
+    return;
+  std::vector<fence> fences;
+  fences.reserve(held.size());
+  for (const auto& [p, epoch] : held)
+    fences.push_back(config_.fence_for(p, epoch));
   const auto requested = config_.clock->now();
-  auto result = partition_table::renewal::gone;
+  std::vector<bool> ok;
   try {
-    const bool ok = config_.store->renew(config_.fence_for(p, epoch), config_.options.lease_ttl);
-    result = table_.renewed(p, epoch, ok, local_deadline(requested));
+    ok = config_.store->renew_all(fences, config_.options.lease_ttl);
   } catch (...) {
-    hooks_.fail("renewing partition " + std::to_string(p), std::current_exception());
+    hooks_.fail("renewing " + std::to_string(held.size()) + " leases", std::current_exception());
     return;
   }
+  if (ok.size() != held.size()) {
+    hooks_.log(log_level::error, "store::renew_all answered " + std::to_string(ok.size()) + " of " +
+                                     std::to_string(held.size()) + " leases");
+    return;  // unrenewed leases run out on their local deadline
+  }
+  for (std::size_t i = 0; i < held.size(); ++i)
+    note_renewal(held[i].first, held[i].second, ok[i], requested);
+}
+
+void lease_keeper::note_renewal(std::uint32_t p, std::uint64_t epoch, bool ok,
+                                clock::time_point requested) {
+  const auto result = table_.renewed(p, epoch, ok, local_deadline(requested));
   if (result == partition_table::renewal::lost)
     hooks_.log(log_level::warn, "lost the lease of partition " + std::to_string(p));
 }

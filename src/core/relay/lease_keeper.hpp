@@ -56,7 +56,7 @@ class lease_keeper {
   // control thread
   void on_tick(const boost::system::error_code& ec);
   void renew_held();
-  void renew(std::uint32_t p, std::uint64_t epoch);
+  void note_renewal(std::uint32_t p, std::uint64_t epoch, bool ok, clock::time_point requested);
   void rebalance();
   std::optional<std::set<std::uint32_t>> read_target(bool alive);
   void release(const std::vector<partition_table::lease_ref>& leases);
