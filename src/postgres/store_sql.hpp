@@ -42,6 +42,17 @@ struct store_sql {
             "floor(extract(epoch FROM greatest(expires_at, now() - interval '1 day') - now()) "
             "* 1000)::bigint FROM " +
             s + ".outbox_lease ORDER BY partition_no"),
+        // The claim: per held partition, up to $3 rows in seq order, each key's share a
+        // prefix of its queue ending before its first row not yet available. Two arms, one
+        // statement; a gate picks one per partition and the other is never executed.
+        //  - window: the partition's first 4 * $3 rows by seq, each judged by a running AND
+        //    over its key; exact whenever it finds $3 rows or reads the whole partition,
+        //    and its cost is that window (a backlog of distinct keys or unblocked runs).
+        //  - key hop: when rows held back (behind a head in backoff, or delayed) fill the
+        //    window, a recursive walk of (partition_no, aggregateid, seq) visits each key's
+        //    head once (one index descent per key), keeps the $3 oldest available heads,
+        //    and reads each of those keys' runs up to the $3-th head's seq. Its cost grows
+        //    with the partition's keys, never with the rows queued behind blocked heads.
         claim(
             "SELECT l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, l.batch_starts, "
             "l.suspect_through, o.id::text, o.aggregatetype, o.aggregateid, o.type, "
@@ -53,17 +64,43 @@ struct store_sql {
             ".outbox_lease l ON l.partition_no = p.partition_no "
             "AND l.owner = $1 AND l.expires_at > now() "
             "CROSS JOIN LATERAL ("
+            "WITH RECURSIVE "
+            "w AS (SELECT c.seq, c.aggregateid, c.available_at <= now() AS ok FROM " +
+            s +
+            ".outbox c WHERE c.partition_no = l.partition_no ORDER BY c.seq LIMIT 4 * $3), "
+            "wq AS (SELECT seq, bool_and(ok) OVER (PARTITION BY aggregateid ORDER BY seq) "
+            "AS run FROM w), "
+            "gate AS (SELECT count(*) FILTER (WHERE run) >= $3 OR count(*) < 4 * $3 AS enough "
+            "FROM wq), "
+            "heads(aggregateid, seq, ok) AS ("
+            "(SELECT h.aggregateid, h.seq, h.available_at <= now() FROM " +
+            s +
+            ".outbox h WHERE h.partition_no = l.partition_no "
+            "ORDER BY h.aggregateid, h.seq LIMIT 1) "
+            "UNION ALL "
+            "SELECT n.aggregateid, n.seq, n.ok FROM heads CROSS JOIN LATERAL ("
+            "SELECT h.aggregateid, h.seq, h.available_at <= now() AS ok FROM " +
+            s +
+            ".outbox h WHERE h.partition_no = l.partition_no "
+            "AND h.aggregateid > heads.aggregateid ORDER BY h.aggregateid, h.seq LIMIT 1) n), "
+            "first_heads AS (SELECT aggregateid, seq FROM heads WHERE ok ORDER BY seq LIMIT $3), "
+            "bound AS (SELECT CASE WHEN count(*) >= $3 THEN max(seq) "
+            "ELSE 9223372036854775807 END AS last_seq FROM first_heads), "
+            "runs AS (SELECT r.seq FROM first_heads f CROSS JOIN bound b CROSS JOIN LATERAL ("
+            "SELECT x.seq, bool_and(x.ok) OVER (ORDER BY x.seq) AS run FROM ("
+            "SELECT c.seq, c.available_at <= now() AS ok FROM " +
+            s +
+            ".outbox c WHERE c.partition_no = l.partition_no "
+            "AND c.aggregateid = f.aggregateid AND c.seq <= b.last_seq "
+            "ORDER BY c.seq LIMIT $3) x) r WHERE r.run), "
+            "picked AS ("
+            "(SELECT seq FROM wq WHERE run AND (SELECT enough FROM gate) ORDER BY seq LIMIT $3) "
+            "UNION ALL "
+            "(SELECT seq FROM runs WHERE NOT (SELECT enough FROM gate) ORDER BY seq LIMIT $3)) "
             "SELECT c.id, c.aggregatetype, c.aggregateid, c.type, c.payload, c.headers, c.seq, "
-            "c.created_at, c.attempts FROM " +
+            "c.created_at, c.attempts FROM picked JOIN " +
             s +
-            ".outbox c "
-            "WHERE c.partition_no = l.partition_no AND c.available_at <= now() "
-            "AND NOT EXISTS (SELECT 1 FROM " +
-            s +
-            ".outbox e "
-            "WHERE e.partition_no = c.partition_no AND e.aggregateid = c.aggregateid "
-            "AND e.seq < c.seq) "
-            "ORDER BY c.seq LIMIT $3) o "
+            ".outbox c ON c.partition_no = l.partition_no AND c.seq = picked.seq) o "
             "ORDER BY l.partition_no, o.seq"),
         begin_batch("UPDATE " + s +
                     ".outbox_lease SET batch_head_seq = $4, batch_last_seq = $5, "
