@@ -218,7 +218,8 @@ TEST_CASE("postgres leases fence every write after a takeover on the database cl
   REQUIRE(epoch_a.has_value());
   const fence fa{"relay-a", 0, *epoch_a};
   CHECK_FALSE(b->acquire("relay-b", 0, 30s).has_value());
-  REQUIRE(claimed_ids(*a, "relay-a", 2) == std::vector<std::string>{id1.to_string()});
+  REQUIRE(claimed_ids(*a, "relay-a", 2) ==
+          std::vector<std::string>{id1.to_string(), id2.to_string()});
   CHECK(claimed_ids(*b, "relay-b", 2).empty());  // b holds nothing
 
   std::this_thread::sleep_for(400ms);            // real time: the database clock cannot be faked
