@@ -130,5 +130,6 @@ void run_latency(const settings& s, results& r);
 void run_backlog(const settings& s, results& r);
 void run_kafka(const settings& s, results& r);
 void run_sqlite(const settings& s, results& r);
+void run_hotkey(const settings& s, results& r);
 
 }  // namespace txoutbox::bench

@@ -97,10 +97,13 @@ struct store_sql {
             "(SELECT seq FROM wq WHERE run AND (SELECT enough FROM gate) ORDER BY seq LIMIT $3) "
             "UNION ALL "
             "(SELECT seq FROM runs WHERE NOT (SELECT enough FROM gate) ORDER BY seq LIMIT $3)) "
+            // One (partition_no, seq) probe per picked row; the LIMIT keeps the planner from
+            // flattening it into a join, which hashed a whole partition read sequentially
+            // when the table looked small.
             "SELECT c.id, c.aggregatetype, c.aggregateid, c.type, c.payload, c.headers, c.seq, "
-            "c.created_at, c.attempts FROM picked JOIN " +
+            "c.created_at, c.attempts FROM picked CROSS JOIN LATERAL (SELECT * FROM " +
             s +
-            ".outbox c ON c.partition_no = l.partition_no AND c.seq = picked.seq) o "
+            ".outbox c WHERE c.partition_no = l.partition_no AND c.seq = picked.seq LIMIT 1) c) o "
             "ORDER BY l.partition_no, o.seq"),
         begin_batch("UPDATE " + s +
                     ".outbox_lease SET batch_head_seq = $4, batch_last_seq = $5, "
