@@ -131,5 +131,6 @@ void run_backlog(const settings& s, results& r);
 void run_kafka(const settings& s, results& r);
 void run_sqlite(const settings& s, results& r);
 void run_recovery(const settings& s, results& r);
+void run_hotkey(const settings& s, results& r);
 
 }  // namespace txoutbox::bench

@@ -19,7 +19,7 @@ using txoutbox::bench::settings;
 constexpr const char* usage_text =
     "usage: txoutbox_bench --pg URL [--quick] [--reps N] [--only a,b,...] [--work-dir DIR]\n"
     "                      [--markdown FILE]\n"
-    "sections: writer drain latency backlog kafka sqlite recovery (default: all)\n";
+    "sections: writer drain latency backlog kafka sqlite hotkey recovery (default: all)\n";
 
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
@@ -123,10 +123,10 @@ int main(int argc, char** argv) {
     const char* name;
     void (*run)(const settings&, results&);
   };
-  const section sections[] = {{"writer", run_writer},    {"drain", run_drain},
-                              {"latency", run_latency},  {"backlog", run_backlog},
-                              {"kafka", run_kafka},      {"sqlite", run_sqlite},
-                              {"recovery", run_recovery}};
+  const section sections[] = {{"writer", run_writer},   {"drain", run_drain},
+                              {"latency", run_latency}, {"backlog", run_backlog},
+                              {"kafka", run_kafka},     {"sqlite", run_sqlite},
+                              {"hotkey", run_hotkey},   {"recovery", run_recovery}};
   int failures = 0;
   for (const auto& sec : sections) {
     if (!s.wants(sec.name))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the txoutbox benchmarks end to end on a private PostgreSQL 15 with fsync on; prints the table.
 #
-#   scripts/bench.sh [--quick] [--only writer,drain,latency,backlog,kafka,sqlite,recovery]
+#   scripts/bench.sh [--quick] [--only writer,drain,latency,backlog,kafka,sqlite,hotkey,recovery]
 #                    [--build-dir DIR] [--markdown FILE] [--no-install] [--reps N]
 #
 #   --quick        reduced sizes, to try every path in a few minutes (not for docs)

@@ -124,10 +124,16 @@ class store {
 
   // -- relay path --------------------------------------------------------------------
   /// In one statement, for each of `partitions` that `owner` holds with an unexpired
-  /// lease: up to `limit` rows in seq order that are available (available_at <= now())
-  /// and are the head of their key (no row of the same aggregate id with a lower seq is
-  /// still in the outbox, whatever its state). Partitions not held, or with no claimable
-  /// row, are omitted. Claiming writes nothing: ownership comes from the lease.
+  /// lease: up to `limit` rows in seq order, where a row qualifies when it and every row
+  /// of the same aggregate id with a lower seq still in the outbox are available
+  /// (available_at <= now()). So each key contributes a RUN: its head and the rows
+  /// directly behind it, ending before its first row in backoff or delayed, whatever is
+  /// available after that; a busy key fills a batch instead of draining one row a claim.
+  /// Taking the lowest seqs keeps every key's share a prefix of its queue, so a relay may
+  /// publish the rows of one key in the order given. Partitions not held, or with no
+  /// claimable row, are omitted. Claiming writes nothing: ownership comes from the lease.
+  /// Cost: it must not grow with the rows queued behind a blocked head (see each
+  /// backend's claim SQL and docs/benchmarks.md).
   virtual std::vector<claimed_partition> claim(const std::string& owner,
                                                std::span<const std::uint32_t> partitions,
                                                std::size_t limit) = 0;

@@ -5,6 +5,76 @@
 
 namespace txoutbox::postgres::detail {
 
+/// The claim (see store::claim): per held partition, up to $3 rows in seq order, each
+/// key's share a prefix of its queue ending before its first row not yet available. One
+/// statement in three tiers; one-time gates pick the first tier that is exact for the
+/// partition, and the later tiers are never executed. Every tier carries whole rows.
+///  1. the partition's first $3 rows by seq: exact when none is held back (a backlog of
+///     distinct keys or of unblocked runs) or the partition is smaller; costs $3 rows.
+///  2. the first 4 * $3 rows: exact when $3 of them qualify or it is the whole partition;
+///     a few keys in backoff among many cost a window, not a key walk.
+///  3. key hop, when rows held back (behind a head in backoff, or delayed) fill the
+///     window: a recursive walk of (partition_no, aggregateid, seq) reads each key's head
+///     once (one index descent per key), keeps the $3 oldest available heads and reads
+///     those keys' runs up to the $3-th head's seq. Its cost grows with the partition's
+///     keys, never with the rows queued behind blocked heads.
+/// In a window a row qualifies when no row of its key at or before it is unavailable; all
+/// those rows are in the window too, since they have lower seqs.
+inline std::string claim_sql(const std::string& s) {
+  const std::string outbox = s + ".outbox";
+  const std::string cols =
+      "id, aggregatetype, aggregateid, type, payload, headers, seq, created_at, attempts";
+  const std::string c_cols =
+      "c.id, c.aggregatetype, c.aggregateid, c.type, c.payload, c.headers, c.seq, "
+      "c.created_at, c.attempts, c.available_at <= now() AS ok";
+  const auto window = [&](const std::string& n, const std::string& size) {
+    return "w" + n + " AS (SELECT " + c_cols + " FROM " + outbox +
+           " c WHERE c.partition_no = l.partition_no ORDER BY c.seq LIMIT " + size + "), held" + n +
+           " AS (SELECT aggregateid, min(seq) AS seq FROM w" + n +
+           " WHERE NOT ok GROUP BY aggregateid), q" + n + " AS (SELECT w" + n + ".* FROM w" + n +
+           " WHERE NOT EXISTS (SELECT 1 FROM held" + n + " h WHERE h.aggregateid = w" + n +
+           ".aggregateid AND h.seq <= w" + n + ".seq)), gate" + n +
+           " AS (SELECT (SELECT count(*) FROM q" + n + ") >= $3 OR (SELECT count(*) FROM w" + n +
+           ") < " + size + " AS exact), ";
+  };
+  return "SELECT l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, l.batch_starts, "
+         "l.suspect_through, o.id::text, o.aggregatetype, o.aggregateid, o.type, "
+         "o.payload::text, o.headers::text, o.seq, "
+         "floor(extract(epoch FROM o.created_at) * 1000000)::bigint, o.attempts "
+         "FROM unnest($2::int[]) AS p(partition_no) JOIN " +
+         s +
+         ".outbox_lease l ON l.partition_no = p.partition_no "
+         "AND l.owner = $1 AND l.expires_at > now() "
+         "CROSS JOIN LATERAL (WITH RECURSIVE " +
+         window("1", "$3") + window("2", "4 * $3") +
+         "heads(aggregateid, seq, ok) AS ((SELECT h.aggregateid, h.seq, h.available_at <= now() "
+         "FROM " +
+         outbox +
+         " h WHERE h.partition_no = l.partition_no ORDER BY h.aggregateid, h.seq LIMIT 1) "
+         "UNION ALL SELECT n.aggregateid, n.seq, n.ok FROM heads CROSS JOIN LATERAL ("
+         "SELECT h.aggregateid, h.seq, h.available_at <= now() AS ok FROM " +
+         outbox +
+         " h WHERE h.partition_no = l.partition_no AND h.aggregateid > heads.aggregateid "
+         "ORDER BY h.aggregateid, h.seq LIMIT 1) n), "
+         "first_heads AS (SELECT aggregateid, seq FROM heads WHERE ok ORDER BY seq LIMIT $3), "
+         "bound AS (SELECT CASE WHEN count(*) >= $3 THEN max(seq) "
+         "ELSE 9223372036854775807 END AS last_seq FROM first_heads), "
+         "runs AS (SELECT r.* FROM first_heads f CROSS JOIN bound b CROSS JOIN LATERAL ("
+         "SELECT x.*, bool_and(x.ok) OVER (ORDER BY x.seq) AS run FROM (SELECT " +
+         c_cols + " FROM " + outbox +
+         " c WHERE c.partition_no = l.partition_no AND c.aggregateid = f.aggregateid "
+         "AND c.seq <= b.last_seq ORDER BY c.seq LIMIT $3) x) r WHERE r.run) "
+         "(SELECT " +
+         cols +
+         " FROM q1 WHERE (SELECT exact FROM gate1) ORDER BY seq LIMIT $3) UNION ALL (SELECT " +
+         cols +
+         " FROM q2 WHERE NOT (SELECT exact FROM gate1) AND (SELECT exact FROM gate2) "
+         "ORDER BY seq LIMIT $3) UNION ALL (SELECT " +
+         cols +
+         " FROM runs WHERE NOT (SELECT exact FROM gate1) AND NOT (SELECT exact FROM gate2) "
+         "ORDER BY seq LIMIT $3)) o ORDER BY l.partition_no, o.seq";
+}
+
 /// Every statement of the store for one schema. `s` is the quoted schema ("\"name\"").
 /// Durations travel as float8 milliseconds and are applied to the database clock with
 /// `now() + $n * interval '1 millisecond'`. Arrays travel as one text parameter each
@@ -48,29 +118,7 @@ struct store_sql {
             "floor(extract(epoch FROM greatest(expires_at, now() - interval '1 day') - now()) "
             "* 1000)::bigint FROM " +
             s + ".outbox_lease ORDER BY partition_no"),
-        claim(
-            "SELECT l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, l.batch_starts, "
-            "l.suspect_through, o.id::text, o.aggregatetype, o.aggregateid, o.type, "
-            "o.payload::text, o.headers::text, o.seq, "
-            "floor(extract(epoch FROM o.created_at) * 1000000)::bigint, o.attempts "
-            "FROM unnest($2::int[]) AS p(partition_no) "
-            "JOIN " +
-            s +
-            ".outbox_lease l ON l.partition_no = p.partition_no "
-            "AND l.owner = $1 AND l.expires_at > now() "
-            "CROSS JOIN LATERAL ("
-            "SELECT c.id, c.aggregatetype, c.aggregateid, c.type, c.payload, c.headers, c.seq, "
-            "c.created_at, c.attempts FROM " +
-            s +
-            ".outbox c "
-            "WHERE c.partition_no = l.partition_no AND c.available_at <= now() "
-            "AND NOT EXISTS (SELECT 1 FROM " +
-            s +
-            ".outbox e "
-            "WHERE e.partition_no = c.partition_no AND e.aggregateid = c.aggregateid "
-            "AND e.seq < c.seq) "
-            "ORDER BY c.seq LIMIT $3) o "
-            "ORDER BY l.partition_no, o.seq"),
+        claim(claim_sql(s)),
         begin_batch("UPDATE " + s +
                     ".outbox_lease SET batch_head_seq = $4, batch_last_seq = $5, "
                     "batch_starts = $6, suspect_through = $7 "

@@ -182,10 +182,14 @@ struct store_sql {
         "c.payload, c.headers, c.seq, " +
         d.as_ms("c.created_at") + " AS created_ms, c.attempts FROM " + outbox +
         " c WHERE c.partition_no = ";
+    // A row is claimable when no row of its key up to it (itself included) is unavailable:
+    // the key's run, head first, ending before its first row in backoff or delayed. The
+    // probe walks (partition_no, aggregateid, seq) and stops at the first such row.
     claim_filter = " AND " + d.as_ms("c.available_at") + " <= " + now +
                    " AND NOT EXISTS (SELECT 1 FROM " + outbox +
                    " e WHERE e.partition_no = c.partition_no AND e.aggregateid = c.aggregateid "
-                   "AND e.seq < c.seq) ORDER BY c.seq LIMIT ";
+                   "AND e.seq < c.seq AND " +
+                   d.as_ms("e.available_at") + " > " + now + ") ORDER BY c.seq LIMIT ";
   }
 
   /// The claim for `parts` (sorted, unique), one statement: per partition a sub-select with

@@ -293,16 +293,20 @@ std::vector<claimed_partition> memory_store::claim(const std::string& owner,
     if (l.owner.empty() || l.owner != owner || l.expires_at <= now)
       continue;
     claimed_partition claimed{.partition = p, .epoch = l.epoch, .marker = l.marker, .records = {}};
-    // Walking in seq order, the first row met for a key is its head; every later row of
-    // that key waits behind it, whether the head is available or not. A key's rows all
-    // live in one partition (the partition is a function of the key).
-    std::unordered_set<std::string_view> keys_seen;
+    // Walking in seq order, a key's run goes on while its rows are available; the first
+    // row that is not stops the key for the rest of the walk, whatever comes behind it.
+    // A key's rows all live in one partition (the partition is a function of the key).
+    std::unordered_set<std::string_view> keys_stopped;
     for (const auto& [seq, r] : state_->outbox[p]) {
       if (claimed.records.size() >= limit)
         break;
-      const bool head = keys_seen.insert(r.record.msg.aggregate_id).second;
-      if (head && r.available_at <= now)
+      const std::string_view key = r.record.msg.aggregate_id;
+      if (keys_stopped.count(key) != 0)
+        continue;
+      if (r.available_at <= now)
         claimed.records.push_back(r.record);
+      else
+        keys_stopped.insert(key);
     }
     if (!claimed.records.empty())
       out.push_back(std::move(claimed));

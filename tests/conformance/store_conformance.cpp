@@ -98,6 +98,13 @@ std::vector<std::string> ids_of(std::initializer_list<message_id> ids) {
   return out;
 }
 
+std::vector<std::string> ids_of(const std::vector<message_id>& ids) {
+  std::vector<std::string> out;
+  for (const auto& id : ids)
+    out.push_back(id.to_string());
+  return out;
+}
+
 std::vector<std::string> dead_ids(store& s, std::size_t limit = 100) {
   std::vector<std::string> out;
   for (const auto& d : s.dead_letters(limit))
@@ -273,8 +280,8 @@ void claim_honours_head_of_line_with_a_retry(harness& h) {
   const auto j1 = h.enqueue_committed(msg("j", 1));
   const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0)};
 
-  // k2 waits behind k1 even in the same claim.
-  REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({k1, j1}));
+  // k2 rides behind k1 in the same claim: the run of a key, in seq order.
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({k1, k2, j1}));
 
   REQUIRE(settle(*s, f, {retry(k1, hold, "broker down"), published(j1)}));
   // k1 backs off, so k2 is not claimable either; another key still flows.
@@ -284,7 +291,7 @@ void claim_honours_head_of_line_with_a_retry(harness& h) {
 
   h.advance(past_hold);
   const auto again = claim_flat(*s, owner_a, 1);
-  REQUIRE(ids_of(again) == ids_of({k1, j2}));
+  REQUIRE(ids_of(again) == ids_of({k1, k2, j2}));
   REQUIRE(find_record(again, k1).attempts == 1);
 
   REQUIRE(settle(*s, f, {published(k1), published(j2)}));
@@ -303,7 +310,7 @@ void claim_honours_head_of_line_with_deliver_after(harness& h) {
   REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({j1}));
   h.advance(past_hold);
   const auto now_due = claim_flat(*s, owner_a, 1);
-  REQUIRE(ids_of(now_due) == ids_of({k1, j1}));
+  REQUIRE(ids_of(now_due) == ids_of({k1, k2, j1}));
   REQUIRE_FALSE(find_record(now_due, k1).msg.deliver_after.has_value());
 
   REQUIRE(settle(*s, f, {published(k1)}));
@@ -319,12 +326,105 @@ void batch_enqueue_keeps_transaction_order(harness& h) {
   const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0)};
 
   const auto first = claim_flat(*s, owner_a, 1);
-  REQUIRE(ids_of(first) == ids_of({ids[0], ids[1]}));
+  REQUIRE(ids_of(first) == ids_of({ids[0], ids[1], ids[2]}));
   REQUIRE(first[0].seq < first[1].seq);
+  REQUIRE(first[1].seq < first[2].seq);
   REQUIRE(settle(*s, f, {published(ids[0])}));
   const auto second = claim_flat(*s, owner_a, 1);
   REQUIRE(ids_of(second) == ids_of({ids[1], ids[2]}));
   REQUIRE(second[0].seq < second[1].seq);
+}
+
+void claim_returns_a_run_of_one_hot_key_up_to_the_limit(harness& h) {
+  auto s = h.make_store(1);
+  std::vector<message> hot;
+  for (int n = 1; n <= 12; ++n)
+    hot.push_back(msg("hot", n));
+  const auto ids = h.enqueue_committed_batch(hot);
+  const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0)};
+
+  // `limit` rows of the one key, its oldest first, not just its head.
+  const auto five = claim_flat(*s, owner_a, 1, 5);
+  REQUIRE(ids_of(five) == ids_of({ids[0], ids[1], ids[2], ids[3], ids[4]}));
+  for (std::size_t i = 1; i < five.size(); ++i)
+    REQUIRE(five[i - 1].seq < five[i].seq);
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 100)) == ids_of(ids));
+
+  // After the first five are acknowledged, the run goes on from the sixth.
+  REQUIRE(settle(*s, f,
+                 {published(ids[0]), published(ids[1]), published(ids[2]), published(ids[3]),
+                  published(ids[4])}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 3)) == ids_of({ids[5], ids[6], ids[7]}));
+}
+
+void a_run_stops_before_a_row_that_is_not_available(harness& h) {
+  auto s = h.make_store(1);
+  const auto k1 = h.enqueue_committed(msg("k", 1));
+  const auto k2 = h.enqueue_committed(msg("k", 2));
+  const auto k3 = h.enqueue_committed(msg("k", 3));
+  const auto k4 = h.enqueue_committed(msg("k", 4));
+  const auto j1 = h.enqueue_committed(msg("j", 1));
+  const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0)};
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({k1, k2, k3, k4, j1}));
+
+  // k3 backs off: the run of k ends before it although k4 is available.
+  REQUIRE(settle(*s, f, {published(k1), retry(k3, hold, "broker down")}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({k2, j1}));
+  // A later row of the key that is delayed itself stops the run just the same.
+  auto delayed = msg("j", 2);
+  delayed.deliver_after = hold;
+  const auto j2 = h.enqueue_committed(delayed);
+  const auto j3 = h.enqueue_committed(msg("j", 3));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({k2, j1}));
+
+  h.advance(past_hold);
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({k2, k3, k4, j1, j2, j3}));
+}
+
+void a_hot_key_interleaves_with_other_keys_in_seq_order(harness& h) {
+  auto s = h.make_store(1);
+  const std::vector<message> written{msg("hot", 1), msg("a", 1),  msg("hot", 2), msg("b", 1),
+                                     msg("hot", 3), msg("b", 2),  msg("a", 2),   msg("hot", 4),
+                                     msg("c", 1),   msg("hot", 5)};
+  const auto ids = h.enqueue_committed_batch(written);
+  const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0)};
+  const auto& h1 = ids[0];
+  const auto& a1 = ids[1];
+  const auto& h2 = ids[2];
+  const auto& b1 = ids[3];
+  const auto& h3 = ids[4];
+  const auto& a2 = ids[6];
+  const auto& h4 = ids[7];
+  const auto& c1 = ids[8];
+  const auto& h5 = ids[9];
+
+  // The limit keeps the lowest seqs across keys; every key's share is a prefix of it.
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 4)) == ids_of({h1, a1, h2, b1}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 100)) == ids_of(ids));
+
+  // b1 backs off: b2 waits, the hot key and the others flow around it in seq order.
+  REQUIRE(settle(*s, f, {published(h1), published(a1), retry(b1, hold, "later")}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 100)) == ids_of({h2, h3, a2, h4, c1, h5}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 3)) == ids_of({h2, h3, a2}));
+}
+
+void a_long_queue_behind_a_blocked_head_hides_no_later_key(harness& h) {
+  auto s = h.make_store(1);
+  std::vector<message> blocked;
+  for (int n = 1; n <= 9; ++n)
+    blocked.push_back(msg("b", n));
+  const auto b = h.enqueue_committed_batch(blocked);
+  const std::vector<message> later{msg("hot", 1), msg("hot", 2), msg("c", 1), msg("hot", 3)};
+  const auto l = h.enqueue_committed_batch(later);
+  const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0)};
+  REQUIRE(settle(*s, f, {retry(b[0], hold, "broker down")}));
+
+  // b's eight waiting rows are the oldest in the partition, more than a few limits' worth;
+  // the claim still finds the keys behind them, oldest first, and never a row of b.
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 1)) == ids_of({l[0]}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 2)) == ids_of({l[0], l[1]}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 3)) == ids_of({l[0], l[1], l[2]}));
+  REQUIRE(ids_of(claim_flat(*s, owner_a, 1, 100)) == ids_of(l));
 }
 
 void acquire_is_exclusive_and_bumps_the_epoch(harness& h) {
@@ -589,7 +689,7 @@ void dead_letter_releases_the_key_and_requeue_appends(harness& h) {
   const auto k2 = h.enqueue_committed(msg("k", 2));
   const fence f{owner_a, 0, acquire_or_fail(*s, owner_a, 0)};
   const auto first = claim_flat(*s, owner_a, 1);
-  REQUIRE(ids_of(first) == ids_of({k1}));
+  REQUIRE(ids_of(first) == ids_of({k1, k2}));
   const auto k1_seq = first[0].seq;
 
   REQUIRE(settle(*s, f, {dead_letter(k1, "poison")}));
@@ -613,15 +713,14 @@ void dead_letter_releases_the_key_and_requeue_appends(harness& h) {
   REQUIRE(s->requeue_dead_letters(unknown) == 0);
 
   // Requeued k1 is appended: it goes behind k2 and k3, which were written before the requeue.
-  REQUIRE(ids_of(claim_flat(*s, owner_a, 1)) == ids_of({k2}));
-  REQUIRE(settle(*s, f, {published(k2)}));
-  const auto third = claim_flat(*s, owner_a, 1);
-  REQUIRE(ids_of(third) == ids_of({k3}));
-  REQUIRE(settle(*s, f, {published(k3)}));
+  const auto run = claim_flat(*s, owner_a, 1);
+  REQUIRE(ids_of(run) == ids_of({k2, k3, k1}));
+  REQUIRE(run[2].seq > run[1].seq);
+  REQUIRE(run[2].attempts == 0);
+  REQUIRE(settle(*s, f, {published(k2), published(k3)}));
   const auto back = claim_flat(*s, owner_a, 1);
   REQUIRE(ids_of(back) == ids_of({k1}));
-  REQUIRE(back[0].seq > third[0].seq);
-  REQUIRE(back[0].attempts == 0);
+  REQUIRE(back[0].seq > k1_seq);
 }
 
 void dead_letters_list_oldest_first_and_purge(harness& h) {

@@ -77,6 +77,10 @@ void claim_returns_owned_partitions_in_seq_order_up_to_the_limit(harness& h);
 void claim_honours_head_of_line_with_a_retry(harness& h);
 void claim_honours_head_of_line_with_deliver_after(harness& h);
 void batch_enqueue_keeps_transaction_order(harness& h);
+void claim_returns_a_run_of_one_hot_key_up_to_the_limit(harness& h);
+void a_run_stops_before_a_row_that_is_not_available(harness& h);
+void a_hot_key_interleaves_with_other_keys_in_seq_order(harness& h);
+void a_long_queue_behind_a_blocked_head_hides_no_later_key(harness& h);
 void acquire_is_exclusive_and_bumps_the_epoch(harness& h);
 void concurrent_acquires_grant_a_partition_once(harness& h);
 void an_expired_lease_is_taken_over(harness& h);
@@ -120,6 +124,14 @@ void headers_and_payload_round_trip(harness& h);
                        claim_honours_head_of_line_with_deliver_after)                            \
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "a batch enqueue keeps transaction order",                  \
                        batch_enqueue_keeps_transaction_order)                                    \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "claim returns a run of one hot key up to the limit",       \
+                       claim_returns_a_run_of_one_hot_key_up_to_the_limit)                       \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "a key's run stops before its first row not available",     \
+                       a_run_stops_before_a_row_that_is_not_available)                           \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "a hot key interleaves with other keys in seq order",       \
+                       a_hot_key_interleaves_with_other_keys_in_seq_order)                       \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "a long queue behind a blocked head hides no later key",    \
+                       a_long_queue_behind_a_blocked_head_hides_no_later_key)                    \
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "acquire is exclusive and bumps the epoch",                 \
                        acquire_is_exclusive_and_bumps_the_epoch)                                 \
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "concurrent acquires grant a partition to one owner",       \

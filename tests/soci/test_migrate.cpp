@@ -79,8 +79,9 @@ TEST_CASE("soci plain insert of the five columns is relayed from partition 0",
   const std::vector<std::uint32_t> parts{0};
   const auto claimed = store->claim("relay", parts, 10);
   REQUIRE(claimed.size() == 1);
-  REQUIRE(claimed[0].records.size() == 1);  // head of line: the second waits for the first
+  REQUIRE(claimed[0].records.size() == 2);  // the key's run, in insert order
   REQUIRE(claimed[0].records[0].msg.id.to_string() == "0190b1a2-7c3d-7e4f-8a9b-0c1d2e3f4a5b");
+  REQUIRE(claimed[0].records[1].msg.type == "Shipped");
   REQUIRE(claimed[0].records[0].msg.headers.empty());
   const txoutbox::fence f{"relay", 0, claimed[0].epoch};
   const std::vector<txoutbox::outcome> done{{.id = claimed[0].records[0].msg.id,
