@@ -43,7 +43,7 @@ struct relay_options {
   std::chrono::milliseconds backoff_max{60'000};
   /// While a destination (a publisher route) is unavailable, one message probes it this
   /// often; its other messages wait without using attempts (docs/relay.md).
-  std::chrono::milliseconds probe_interval{1000};
+  std::chrono::milliseconds probe_interval{500};
   std::chrono::milliseconds lease_ttl{10'000};  ///< lease and heartbeat lifetime
   /// Renew leases and heartbeat every lease_ttl / renew_divisor (>= 2).
   std::uint32_t renew_divisor = 3;

@@ -300,7 +300,7 @@ command parse_relay(const std::vector<std::string>& args) {
                                                             "first retry delay, ms (default 200)")(
       "backoff-max-ms", po::value<std::int64_t>(), "retry delay cap, ms (default 60000)")(
       "probe-ms", po::value<std::int64_t>(),
-      "while a destination is down, probe it this often, ms (default 1000)")(
+      "while a destination is down, probe it this often, ms (default 500)")(
       "lease-ms", po::value<std::int64_t>(),
       "partition lease and heartbeat lifetime, ms (default 10000)")(
       "partitions", po::value<std::int64_t>(),
@@ -340,7 +340,7 @@ command parse_relay(const std::vector<std::string>& args) {
   r.max_attempts = static_cast<std::uint32_t>(int_flag(vm, "max-attempts", 1, 1'000'000, 10));
   r.backoff_initial = std::chrono::milliseconds(int_flag(vm, "backoff-ms", 0, day_ms, 200));
   r.backoff_max = std::chrono::milliseconds(int_flag(vm, "backoff-max-ms", 0, day_ms, 60'000));
-  r.probe_interval = std::chrono::milliseconds(int_flag(vm, "probe-ms", 1, day_ms, 1000));
+  r.probe_interval = std::chrono::milliseconds(int_flag(vm, "probe-ms", 1, day_ms, 500));
   r.lease_ttl = std::chrono::milliseconds(int_flag(vm, "lease-ms", 100, day_ms, 10'000));
   r.partitions = static_cast<std::uint32_t>(int_flag(vm, "partitions", 0, 4096, 0));
   if (r.backoff_max < r.backoff_initial) {
