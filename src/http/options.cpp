@@ -1,5 +1,8 @@
-// make_publisher_from_uri: the command line's view of the HTTP publisher's options.
+// The command line's view of the HTTP publisher's options (the --publisher-opt pairs).
+// make_publisher_from_uri.
 #include <limits>
+
+#include "http/options.hpp"
 
 #include "core/publisher_option.hpp"
 #include "http/detail.hpp"
@@ -41,8 +44,10 @@ usage_error secret_error(const std::string& key, txoutbox::detail::secret_proble
 
 }  // namespace
 
-std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
-                                                   const std::map<std::string, std::string>& opts) {
+namespace detail {
+
+publisher_options parse_publisher_options(std::string_view uri,
+                                          const std::map<std::string, std::string>& opts) {
   publisher_options o;
   o.url = std::string(uri);
   bool have_secret = false;
@@ -75,9 +80,9 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
       if (have_secret)
         bad_option(key, "give only one of secret-env and secret-file");
       have_secret = true;
-      const auto error = [&key](txoutbox::detail::secret_problem problem,
-                                const std::string& source) {
-        return secret_error(key, problem, source);
+      const auto error = [&option = key](txoutbox::detail::secret_problem problem,
+                                         const std::string& source) {
+        return secret_error(option, problem, source);
       };
       o.signing_secret = key == "secret-env"
                              ? txoutbox::detail::read_secret_env(value, error)
@@ -94,7 +99,14 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
                  "secret-env, secret-file)");
     }
   }
-  return make_publisher(std::move(o));
+  return o;
+}
+
+}  // namespace detail
+
+std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
+                                                   const std::map<std::string, std::string>& opts) {
+  return make_publisher(detail::parse_publisher_options(uri, opts));
 }
 
 }  // namespace txoutbox::http
