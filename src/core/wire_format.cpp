@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/text_util.hpp"
+
 namespace txoutbox::detail {
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -61,6 +63,19 @@ std::string headers_to_json(const header_map& headers) {
   return out;
 }
 
+namespace {
+
+/// `text` unchanged when it is valid UTF-8, else with every bad byte as '?'. RapidJSON 1.1
+/// decodes a lone low-surrogate escape (\uDC00) into bytes that are not UTF-8, which would
+/// otherwise reach the publishers and make the envelope unreadable.
+std::string valid_utf8(std::string text) {
+  if (utf8_error_offset(text) == std::string::npos)
+    return text;
+  return clean_text(text, text.size());
+}
+
+}  // namespace
+
 header_map headers_from_json(std::string_view text) {
   header_map out;
   rapidjson::Document doc;
@@ -69,15 +84,16 @@ header_map headers_from_json(std::string_view text) {
   if (doc.HasParseError() || !doc.IsObject())
     return out;
   for (const auto& m : doc.GetObject()) {
-    std::string name(m.name.GetString(), m.name.GetStringLength());
+    std::string name = valid_utf8(std::string(m.name.GetString(), m.name.GetStringLength()));
     if (m.value.IsString()) {
       out.insert_or_assign(std::move(name),
-                           std::string(m.value.GetString(), m.value.GetStringLength()));
+                           valid_utf8(std::string(m.value.GetString(), m.value.GetStringLength())));
     } else {
       rapidjson::StringBuffer buf;
       rapidjson::Writer<rapidjson::StringBuffer> w(buf);
       m.value.Accept(w);
-      out.insert_or_assign(std::move(name), std::string(buf.GetString(), buf.GetSize()));
+      out.insert_or_assign(std::move(name),
+                           valid_utf8(std::string(buf.GetString(), buf.GetSize())));
     }
   }
   return out;

@@ -22,7 +22,8 @@ std::string headers_to_json(const header_map& headers);
 
 /// A headers column back to a header_map. The writers store an object of strings; any
 /// other member value (a foreign writer) is kept as its compact JSON text; text that is not
-/// a JSON object gives no headers. Never throws on bad input.
+/// a JSON object gives no headers. Names and values are always valid UTF-8: what a lone
+/// surrogate escape decodes to becomes '?'. Never throws on bad input.
 header_map headers_from_json(std::string_view text);
 
 /// Text fit for a reason column (text or text[] element): valid UTF-8 (bad bytes become

@@ -1,5 +1,9 @@
-// The HTTP publisher's options: construction-time checks and the command line's view of them.
+// The HTTP publisher's options: construction-time checks and the command line's view of
+// them (the --publisher-opt pairs, parsed by parse_publisher_options for
+// make_publisher_from_uri).
 #include <limits>
+
+#include "http/options.hpp"
 
 #include "core/publisher_option.hpp"
 #include "core/text_util.hpp"
@@ -73,10 +77,8 @@ void check_publisher_options(const publisher_options& options) {
   }
 }
 
-}  // namespace detail
-
-std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
-                                                   const std::map<std::string, std::string>& opts) {
+publisher_options parse_publisher_options(std::string_view uri,
+                                          const std::map<std::string, std::string>& opts) {
   publisher_options o;
   o.url = std::string(uri);
   bool have_secret = false;
@@ -110,9 +112,9 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
       if (have_secret)
         bad_option(key, "give only one of secret-env and secret-file");
       have_secret = true;
-      const auto error = [&key](txoutbox::detail::secret_problem problem,
-                                const std::string& source) {
-        return secret_error(key, problem, source);
+      const auto error = [&option = key](txoutbox::detail::secret_problem problem,
+                                         const std::string& source) {
+        return secret_error(option, problem, source);
       };
       o.signing_secret = key == "secret-env"
                              ? txoutbox::detail::read_secret_env(value, error)
@@ -129,7 +131,14 @@ std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
                  "secret-env, secret-file)");
     }
   }
-  return make_publisher(std::move(o));
+  return o;
+}
+
+}  // namespace detail
+
+std::unique_ptr<publisher> make_publisher_from_uri(std::string_view uri,
+                                                   const std::map<std::string, std::string>& opts) {
+  return make_publisher(detail::parse_publisher_options(uri, opts));
 }
 
 }  // namespace txoutbox::http

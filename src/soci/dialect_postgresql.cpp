@@ -33,7 +33,8 @@ PGconn* native(::soci::session& session) {
 
 /// A libpq conninfo value: bare when plain, else single-quoted with \ and ' escaped.
 std::string conninfo_value(const std::string& value) {
-  if (!value.empty() && value.find_first_of(" \t\r\n'\\") == std::string::npos)
+  // libpq ends an unquoted value at any isspace() character, \v and \f included.
+  if (!value.empty() && value.find_first_of(" \t\n\v\f\r'\\") == std::string::npos)
     return value;
   std::string out = "'";
   for (const char c : value) {

@@ -66,6 +66,10 @@ std::string read_value(const std::string& s, std::size_t& pos) {
 server_url parse_server_url(std::string_view rest, std::string_view example) {
   if (!rest.starts_with("//"))
     bad("missing //", example);
+  // The connect string goes to the driver as a C string: a NUL would cut it there, silently
+  // dropping what follows (the password, sslmode=...), as %00 would.
+  if (rest.find('\0') != std::string_view::npos)
+    bad("a NUL byte is not allowed", example);
   rest.remove_prefix(2);
   server_url url;
   std::string_view query;
@@ -126,7 +130,8 @@ server_url parse_server_url(std::string_view rest, std::string_view example) {
 }
 
 std::string connect_value(const std::string& value, std::string_view field) {
-  const bool blank = value.empty() || value.find_first_of(" \t\r\n") != std::string::npos;
+  // SOCI ends an unquoted value at any isspace() character, \v and \f included.
+  const bool blank = value.empty() || value.find_first_of(" \t\n\v\f\r") != std::string::npos;
   const bool single = value.find('\'') != std::string::npos;
   const bool dbl = value.find('"') != std::string::npos;
   if (single && dbl) {

@@ -46,6 +46,21 @@ TEST_CASE("soci mariadb url becomes a SOCI connect string", "[mysql][url]") {
   REQUIRE_THROWS_AS(txoutbox::soci::parse_url("mysql:host/db"), txoutbox::usage_error);
 }
 
+TEST_CASE("soci mariadb url with a NUL byte is refused, not cut short", "[mysql][url]") {
+  // SOCI hands the connect string on as a C string: what follows a NUL would be dropped.
+  using namespace std::string_literals;
+  REQUIRE_THROWS_AS(txoutbox::soci::parse_url("mysql://app:pa\0ss@db/orders"s),
+                    txoutbox::usage_error);
+}
+
+TEST_CASE("soci mariadb url part with a form feed cannot add a connect-string key",
+          "[mysql][url]") {
+  // SOCI ends an unquoted value at \v or \f as at a space: unquoted, this host would set
+  // port=1.
+  const auto t = txoutbox::soci::parse_url("mysql://app@db%0Cport=1/orders");
+  REQUIRE(t.connect == "db=orders user=app host='db\fport=1' charset=utf8mb4");
+}
+
 TEST_CASE("soci mariadb writer refuses a session with no open transaction", "[mysql][writer]") {
   TXOUTBOX_REQUIRE_SERVER(mysql);
   server_db db(mysql);

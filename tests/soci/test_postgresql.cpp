@@ -65,6 +65,24 @@ TEST_CASE("soci postgresql url becomes a libpq conninfo", "[soci-pg][url]") {
           R"(host=db port=5433 dbname=orders user=app password='it\'s me' sslmode=disable)");
 }
 
+TEST_CASE("soci postgresql url with a NUL byte is refused, not cut short", "[soci-pg][url]") {
+  // libpq reads the conninfo as a C string: everything after the NUL (the database, user and
+  // sslmode=require) would be dropped. Found by tests/fuzz/fuzz_soci_url.
+  using namespace std::string_literals;
+  REQUIRE_THROWS_AS(txoutbox::soci::parse_url("postgresql://app@db\0x/orders?sslmode=require"s),
+                    txoutbox::usage_error);
+  REQUIRE_THROWS_AS(txoutbox::soci::parse_url("postgresql://app:pa\0ss@db/orders"s),
+                    txoutbox::usage_error);
+}
+
+TEST_CASE("soci postgresql url part with a vertical tab cannot add a conninfo keyword",
+          "[soci-pg][url]") {
+  // libpq ends an unquoted value at \v or \f as at a space: unquoted, this host would set
+  // sslmode=disable. Found by tests/fuzz/fuzz_soci_url.
+  const auto t = txoutbox::soci::parse_url("postgresql://app@db%0Bsslmode=disable/orders");
+  REQUIRE(t.connect == "host='db\vsslmode=disable' dbname=orders user=app");
+}
+
 TEST_CASE("soci postgresql writer refuses a session with no open transaction",
           "[soci-pg][writer]") {
   TXOUTBOX_REQUIRE_SERVER(pg);

@@ -9,6 +9,8 @@
 
 #include "txoutbox/envelope.hpp"
 #include "txoutbox/error.hpp"
+#include "txoutbox/validation.hpp"
+#include "wire_format.hpp"
 
 using namespace std::chrono;
 using txoutbox::errc;
@@ -303,6 +305,25 @@ TEST_CASE("parse_json_line rejects NUL, lone surrogates and invalid UTF-8",
   // A raw NUL byte inside the line is never taken as its end.
   e = parse_error(std::string("{\"id\":\"x\0", 9));
   CHECK(e.field() == "line");
+}
+
+TEST_CASE("headers read from a column with lone surrogate escapes stay valid UTF-8",
+          "[envelope][headers][utf8]") {
+  // A foreign writer's headers column (SQLite and MariaDB keep any text): RapidJSON 1.1
+  // decodes \udc00 into bytes that are not UTF-8. Found by tests/fuzz/fuzz_headers_json.
+  const auto headers =
+      txoutbox::detail::headers_from_json(R"({"k":"a\udc00b","\udfff":"v","o":["\udc00"]})");
+  REQUIRE(headers.size() == 3);
+  for (const auto& [name, value] : headers) {
+    CHECK(txoutbox::is_clean_utf8(name));
+    CHECK(txoutbox::is_clean_utf8(value));
+  }
+  CHECK(headers.at("k") == "a???b");
+  CHECK(headers.at("o") == R"(["???"])");
+  // The file and stdout publishers write such a record; the line must read back.
+  auto rec = sample();
+  rec.msg.headers = headers;
+  CHECK(parse_json_line(to_json_line(rec)).msg.headers == headers);
 }
 
 TEST_CASE("a 1 MiB line of brackets neither crashes nor recurses", "[envelope][deep]") {
