@@ -114,18 +114,26 @@ void lease_keeper::note_renewal(std::uint32_t p, std::uint64_t epoch, bool ok,
 /// Heartbeat, membership, target, release, then an acquire pass for the missing target
 /// partitions on the acquirer thread (one pass at a time).
 void lease_keeper::rebalance() {
-  bool alive = true;
-  try {
-    // Under the membership lock, so leave() cannot run between a heartbeat's start and
-    // its end, and none starts after it: no ghost registration outlives stop().
+  // Marked as running under the membership lock, so leave() waits for a heartbeat that has
+  // begun and none begins after it: no ghost registration outlives stop().
+  {
     std::lock_guard lock(membership_mu_);
     if (left_)
       return;
+    heartbeating_ = true;
+  }
+  bool alive = true;
+  try {
     config_.store->heartbeat(config_.owner, config_.options.lease_ttl);
   } catch (...) {
     alive = false;
     hooks_.fail("heartbeat", std::current_exception());
   }
+  {
+    std::lock_guard lock(membership_mu_);
+    heartbeating_ = false;
+  }
+  membership_cv_.notify_all();
   auto moves = table_.retarget(read_target(alive));
   release(moves.release);
   if (!moves.acquire.empty() && request_acquire(std::move(moves.acquire)))
@@ -243,13 +251,17 @@ void lease_keeper::release_and_leave(const std::map<std::uint32_t, partition_tab
   // Wait for a heartbeat in flight, or it would register this owner again after leave().
   const auto wait_until =
       std::max(deadline, std::chrono::steady_clock::now() + timing::heartbeat_grace);
-  std::unique_lock lock(membership_mu_, std::defer_lock);
-  if (!lock.try_lock_until(wait_until)) {
+  bool waited_out = true;
+  {
+    std::unique_lock lock(membership_mu_);
+    waited_out = membership_cv_.wait_until(lock, wait_until, [&] { return !heartbeating_; });
+    left_ = true;
+  }
+  if (!waited_out) {
     hooks_.log(log_level::warn, "relay " + config_.owner +
                                     ": a heartbeat is still running; leaving anyway (the "
                                     "membership expires after lease_ttl)");
   }
-  left_ = true;
   try {
     config_.store->leave(config_.owner);
   } catch (...) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -80,8 +81,11 @@ class lease_keeper {
   std::optional<work_guard> acquire_guard_;
   boost::asio::steady_timer timer_{control_io_};  ///< control thread only
   std::atomic<bool> acquiring_{false};            ///< an acquire pass is queued or running
-  /// Held around heartbeat() and leave(); `left_` (guarded by it) stops later heartbeats.
-  std::timed_mutex membership_mu_;
+  /// Guards the two flags: a heartbeat() call is running, leave() has begun (no heartbeat
+  /// starts after it). leave() waits on the condition variable for the running one.
+  std::mutex membership_mu_;
+  std::condition_variable membership_cv_;
+  bool heartbeating_ = false;
   bool left_ = false;
 };
 
