@@ -52,10 +52,12 @@ struct publish_result {
 ///   for the same partition; a batch holds records of one partition, ordered by seq.
 /// - Within a batch, one aggregate id's records are sent in order; once record k of a key
 ///   fails (retry, reject or unavailable), that key's later records in the batch are
-///   reported `retry` ("not sent: an earlier message of this key failed") and are NOT sent.
+///   reported `retry` (not sent: an earlier message of the key failed) and are NOT sent.
 /// - Once a record is reported `unavailable`, the batch's later records of the same
-///   route() are reported `unavailable` too ("not sent: destination unavailable") and are
-///   NOT sent: a down destination costs one timeout per batch, not one per message.
+///   route() are reported `unavailable` too (not sent: the destination is unavailable) and
+///   are NOT sent: a down destination costs one timeout per batch, not one per message.
+/// - key_gate (key_gate.hpp) implements both rules and words their reasons; every
+///   publisher of the library uses it, and sync_publisher applies it around send().
 /// - `ok` means durably accepted (broker ack, 2xx, fsync). Nothing throws: an exception
 ///   inside a transport becomes `retry` with its text as reason.
 /// - shutdown(timeout) makes any publish() in progress return within about `timeout`

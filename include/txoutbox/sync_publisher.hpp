@@ -11,9 +11,9 @@
 
 namespace txoutbox {
 
-/// Implements the batch rules of the publisher contract (per-key stop after a failure,
-/// one result per record, exceptions mapped to `retry`, refusal after shutdown) so a
-/// transport writes one function, send().
+/// Implements the batch rules of the publisher contract (per-key and per-route stop after
+/// a failure, through key_gate; one result per record, exceptions mapped to `retry`,
+/// refusal after shutdown) so a transport writes one function, send().
 ///
 /// send() may run concurrently for different partitions (from different relay
 /// threads); a transport that is not thread-safe sets `serialize` in the constructor and

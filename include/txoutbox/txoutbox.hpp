@@ -6,6 +6,7 @@
 #include "txoutbox/error.hpp"
 #include "txoutbox/file_publisher.hpp"
 #include "txoutbox/identifier.hpp"
+#include "txoutbox/key_gate.hpp"
 #include "txoutbox/message.hpp"
 #include "txoutbox/message_id.hpp"
 #include "txoutbox/outbox_record.hpp"

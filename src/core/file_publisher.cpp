@@ -14,16 +14,15 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "txoutbox/envelope.hpp"
 #include "txoutbox/error.hpp"
+#include "txoutbox/key_gate.hpp"
 
 namespace txoutbox {
 
 namespace {
 
-constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
 constexpr const char* shut_down_reason = "publisher shut down";
 
 std::string errno_text(int err) {
@@ -65,11 +64,11 @@ rendered_batch render(std::span<const outbox_record> batch) {
   rendered_batch out;
   out.results.resize(batch.size());
   out.written.reserve(batch.size());
-  std::unordered_set<std::string_view> failed_keys;
+  key_gate gate;  // one route: the file (rendering never fails `unavailable`)
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const outbox_record& rec = batch[i];
-    if (failed_keys.contains(rec.msg.aggregate_id)) {
-      out.results[i] = publish_result::retry(not_sent_reason);
+    if (auto held = gate.refusal(rec)) {
+      out.results[i] = std::move(*held);
       continue;
     }
     try {
@@ -79,28 +78,23 @@ rendered_batch render(std::span<const outbox_record> batch) {
       out.written.push_back(i);
     } catch (const usage_error& e) {
       // Bad input is permanent: retrying cannot make the payload valid.
-      out.results[i] =
-          publish_result::reject(std::string("cannot render the envelope: ") + e.what());
-      failed_keys.insert(rec.msg.aggregate_id);
+      out.results[i] = gate.record(
+          rec, publish_result::reject(std::string("cannot render the envelope: ") + e.what()));
     } catch (const std::exception& e) {
-      out.results[i] = publish_result::retry(e.what());
-      failed_keys.insert(rec.msg.aggregate_id);
+      out.results[i] = gate.record(rec, publish_result::retry(e.what()));
     }
   }
   return out;
 }
 
-/// Settles every record whose line was in the failed write or sync: each key's first with
-/// `failure`, its later ones `retry` (the contract's per-key rule).
+/// Settles every record whose line was in the failed write or sync: each one failed with
+/// `failure`, then the contract's rules apply as to any batch whose outcome came after it
+/// was handed over (a key's later records `retry`, not sent).
 void fail_written(std::span<const outbox_record> batch, rendered_batch& r,
                   const publish_result& failure) {
-  std::unordered_set<std::string_view> failed_keys;
-  for (std::size_t i : r.written) {
-    if (failed_keys.insert(batch[i].msg.aggregate_id).second)
-      r.results[i] = failure;
-    else
-      r.results[i] = publish_result::retry(not_sent_reason);
-  }
+  key_gate gate;
+  for (std::size_t i : r.written)
+    r.results[i] = gate.settle(batch[i], failure, false);
 }
 
 std::vector<publish_result> all_retry(std::size_t n, const char* reason) {

@@ -2,15 +2,13 @@
 #include "txoutbox/sync_publisher.hpp"
 
 #include <exception>
-#include <string_view>
-#include <unordered_set>
+
+#include "txoutbox/key_gate.hpp"
 
 namespace txoutbox {
 
 namespace {
 
-constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
-constexpr const char* route_down_reason = "not sent: destination unavailable";
 constexpr const char* shut_down_reason = "publisher shut down";
 
 }  // namespace
@@ -18,23 +16,14 @@ constexpr const char* shut_down_reason = "publisher shut down";
 std::vector<publish_result> sync_publisher::publish(std::span<const outbox_record> batch) noexcept {
   std::vector<publish_result> results;
   results.reserve(batch.size());
-  // Keys whose earlier record failed in this batch; views into `batch`, which outlives
-  // the call.
-  std::unordered_set<std::string_view> failed_keys;
-  // Routes reported unavailable in this batch: their later records are not sent.
-  std::unordered_set<std::string> down_routes;
+  key_gate gate(*this);
   for (const outbox_record& rec : batch) {
     if (is_shut_down()) {
       results.push_back(publish_result::retry(shut_down_reason));
       continue;
     }
-    if (failed_keys.contains(rec.msg.aggregate_id)) {
-      results.push_back(publish_result::retry(not_sent_reason));
-      continue;
-    }
-    if (!down_routes.empty() && down_routes.contains(route(rec))) {
-      failed_keys.insert(rec.msg.aggregate_id);
-      results.push_back(publish_result::unavailable(route_down_reason));
+    if (auto held = gate.refusal(rec)) {
+      results.push_back(std::move(*held));
       continue;
     }
     publish_result result;
@@ -50,11 +39,7 @@ std::vector<publish_result> sync_publisher::publish(std::span<const outbox_recor
     } catch (...) {
       result = publish_result::retry("unknown exception in publisher");
     }
-    if (result.status != publish_status::ok)
-      failed_keys.insert(rec.msg.aggregate_id);
-    if (result.status == publish_status::unavailable)
-      down_routes.insert(route(rec));
-    results.push_back(std::move(result));
+    results.push_back(gate.record(rec, std::move(result)));
   }
   return results;
 }

@@ -1,10 +1,9 @@
-// Private parts of the Kafka publisher shared by its sources: settings, error classes, batch rules.
+// Private parts of the Kafka publisher shared by its sources: settings, error classes.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,8 +15,6 @@
 
 namespace txoutbox::kafka::detail {
 
-inline constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
-inline constexpr const char* route_down_reason = "not sent: destination unavailable";
 inline constexpr const char* shut_down_reason = "publisher shut down";
 
 /// Final configuration: (key, value) pairs applied in order to a fresh rd_kafka_conf_t.
@@ -47,12 +44,5 @@ struct settled {
   std::string route;                     ///< its topic (publisher::route())
   bool produced = false;                 ///< handed to librdkafka, so it may have arrived
 };
-
-/// Applies the contract's batch rules to the records' own outcomes, in batch order: after
-/// a key's first failure its later records are `retry`; after a route's first
-/// `unavailable` its later records are `unavailable` — even those whose own report said
-/// delivered (a producer pipelines; see docs/publishers/kafka.md, "Order after a failure").
-std::vector<publish_result> apply_batch_rules(std::span<const outbox_record> batch,
-                                              std::vector<settled>& records);
 
 }  // namespace txoutbox::kafka::detail

@@ -1,19 +1,12 @@
-// Kafka publisher results: librdkafka error codes to ok/retry/reject/unavailable, and the
-// batch rules.
+// Kafka publisher results: librdkafka error codes to ok/retry/reject/unavailable.
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "kafka/detail.hpp"
 
 namespace txoutbox::kafka::detail {
 
 namespace {
-
-constexpr const char* after_failure_reason =
-    "an earlier message of this key failed in the same batch; re-published after it";
-constexpr const char* after_route_down_reason =
-    "destination unavailable: an earlier message of this topic was; re-published after it";
 
 /// How a librdkafka error code settles a record.
 enum class outcome_kind { ok, retry, reject, unavailable, fatal };
@@ -90,34 +83,6 @@ publish_result to_result(rd_kafka_resp_err_t err, std::string_view context) {
       break;
   }
   return publish_result::retry(std::move(reason));
-}
-
-std::vector<publish_result> apply_batch_rules(std::span<const outbox_record> batch,
-                                              std::vector<settled>& records) {
-  std::vector<publish_result> out;
-  out.reserve(records.size());
-  std::unordered_set<std::string_view> failed_keys;  // views into `batch`
-  std::unordered_set<std::string_view> down_routes;  // views into `records`
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const std::string_view key = batch[i].msg.aggregate_id;
-    settled& rec = records[i];
-    publish_result r = std::move(*rec.result);
-    if (failed_keys.contains(key)) {
-      // Even an acknowledged record: the key's order says it goes again after the failure.
-      if (r.status != publish_status::retry)
-        r = publish_result::retry(rec.produced ? after_failure_reason : not_sent_reason);
-    } else if (down_routes.contains(rec.route)) {
-      if (r.status != publish_status::unavailable)
-        r = publish_result::unavailable(rec.produced ? after_route_down_reason : route_down_reason);
-      failed_keys.insert(key);
-    } else if (r.status != publish_status::ok) {
-      failed_keys.insert(key);
-      if (r.status == publish_status::unavailable)
-        down_routes.insert(rec.route);
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 }  // namespace txoutbox::kafka::detail

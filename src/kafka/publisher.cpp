@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "kafka/detail.hpp"
 #include "kafka/secrets.hpp"
 #include "txoutbox/error.hpp"
+#include "txoutbox/key_gate.hpp"
 
 namespace txoutbox::kafka {
 
@@ -29,8 +29,6 @@ namespace {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-using detail::not_sent_reason;
-using detail::route_down_reason;
 using detail::settings;
 using detail::shut_down_reason;
 /// librdkafka scans for timed-out messages about once a second: a delivery report can
@@ -324,29 +322,20 @@ class kafka_publisher final : public txoutbox::publisher {
   void produce_all(std::span<const outbox_record> batch, std::vector<detail::settled>& records,
                    producer_handle& handle, const std::shared_ptr<batch_tracker>& tracker,
                    steady::time_point deadline, bool& saw_fatal) const {
-    std::unordered_set<std::string_view> refused_keys;  // views into `batch`
-    std::unordered_set<std::string_view> down_routes;   // views into `records`
+    key_gate gate(*this, "topic");
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const outbox_record& rec = batch[i];
       detail::settled& out = records[i];
-      const std::string_view key = rec.msg.aggregate_id;
-      if (refused_keys.contains(key)) {
-        out.result = publish_result::retry(not_sent_reason);
+      if (auto held = gate.refusal(rec)) {
+        out.result = std::move(held);
         continue;
       }
       if (shut_down()) {
-        out.result = publish_result::retry(shut_down_reason);
-        refused_keys.insert(key);
-        continue;
-      }
-      if (down_routes.contains(out.route)) {
-        out.result = publish_result::unavailable(route_down_reason);
-        refused_keys.insert(key);
+        out.result = gate.record(rec, publish_result::retry(shut_down_reason));
         continue;
       }
       if (auto refused = refuse(rec, out.route)) {
-        out.result = std::move(refused);
-        refused_keys.insert(key);
+        out.result = gate.record(rec, std::move(*refused));
         continue;
       }
       auto* slot = new delivery_slot{tracker, i};
@@ -362,15 +351,11 @@ class kafka_publisher final : public txoutbox::publisher {
         saw_fatal = true;
         handle.mark_fatal();
       }
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        out.result = publish_result::retry(shut_down() ? shut_down_reason
-                                                       : "local producer queue stayed full");
-      } else {
-        out.result = detail::to_result(err, "refused by the producer");
-      }
-      refused_keys.insert(key);
-      if (out.result->status == publish_status::unavailable)
-        down_routes.insert(out.route);
+      out.result = gate.record(
+          rec, err == RD_KAFKA_RESP_ERR__QUEUE_FULL
+                   ? publish_result::retry(shut_down() ? shut_down_reason
+                                                       : "local producer queue stayed full")
+                   : detail::to_result(err, "refused by the producer"));
     }
   }
 
@@ -441,8 +426,13 @@ class kafka_publisher final : public txoutbox::publisher {
     await_reports(handle->rk(), *tracker, produce_deadline + report_grace);
     saw_fatal = saw_fatal || handle->fatal();
     collect_reports(records, *tracker, *handle, saw_fatal);
-    // The contract's per-key and per-route rules, over the records' own outcomes.
-    std::vector<publish_result> out = detail::apply_batch_rules(batch, records);
+    // The contract's per-key and per-route rules, over the records' own outcomes, in
+    // batch order (see docs/publishers/kafka.md, "Order after a failure").
+    key_gate rules(*this, "topic");
+    std::vector<publish_result> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+      out.push_back(rules.settle(batch[i], std::move(*records[i].result), records[i].produced));
     if (saw_fatal || handle->fatal())
       recreate(handle);
     return out;

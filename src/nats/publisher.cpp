@@ -11,7 +11,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -19,6 +18,7 @@
 #include "core/wire_format.hpp"
 #include "nats/subject.hpp"
 #include "txoutbox/error.hpp"
+#include "txoutbox/key_gate.hpp"
 
 namespace txoutbox::nats {
 
@@ -28,8 +28,6 @@ namespace {
 /// costs one connect attempt rather than one per key.
 constexpr std::chrono::milliseconds connect_cooldown{500};
 constexpr std::chrono::milliseconds max_connect_timeout{2000};
-constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
-constexpr const char* route_down_reason = "not sent: destination unavailable";
 constexpr const char* shut_down_reason = "publisher shut down";
 
 /// libnats' text for a failed call: the thread's last error, else the status text.
@@ -109,10 +107,10 @@ void check(natsStatus s, const char* what) {
 
 /// Publishes each record synchronously and waits for its JetStream ack. Thread-safe.
 ///
-/// The batch rules of the publisher contract, plus one: after a failure of the connection
-/// itself (no ack in time, disconnected, cannot connect) the rest of the batch, whatever
-/// its route, is reported `unavailable` unsent, so a hung server costs one ack_timeout per
-/// batch, not one per key or subject.
+/// The batch rules of the publisher contract (key_gate), plus one: after a failure of the
+/// connection itself (no ack in time, disconnected, cannot connect) the rest of the batch,
+/// whatever its route, is reported `unavailable` unsent (key_gate::fail_all_routes), so a
+/// hung server costs one ack_timeout per batch, not one per key or subject.
 class nats_publisher final : public txoutbox::publisher {
  public:
   explicit nats_publisher(publisher_options options)
@@ -122,23 +120,14 @@ class nats_publisher final : public txoutbox::publisher {
   std::vector<publish_result> publish(std::span<const outbox_record> batch) noexcept override {
     std::vector<publish_result> results;
     results.reserve(batch.size());
-    // Keys whose earlier record failed in this batch; views into `batch`.
-    std::unordered_set<std::string_view> failed_keys;
-    std::unordered_set<std::string> down_routes;  // reported unavailable in this batch
-    std::optional<std::string> broken;            // why the connection failed for all
+    key_gate gate(*this);
     for (const outbox_record& rec : batch) {
       if (is_shut_down()) {
         results.push_back(publish_result::retry(shut_down_reason));
         continue;
       }
-      if (failed_keys.contains(rec.msg.aggregate_id)) {
-        results.push_back(publish_result::retry(not_sent_reason));
-        continue;
-      }
-      if (broken || down_routes.contains(route(rec))) {
-        failed_keys.insert(rec.msg.aggregate_id);
-        results.push_back(publish_result::unavailable(
-            broken ? std::string(route_down_reason) + ": " + *broken : route_down_reason));
+      if (auto held = gate.refusal(rec)) {
+        results.push_back(std::move(*held));
         continue;
       }
       bool stop_batch = false;
@@ -150,13 +139,9 @@ class nats_publisher final : public txoutbox::publisher {
       } catch (...) {
         result = publish_result::retry("unknown exception in nats publisher");
       }
-      if (result.status != publish_status::ok)
-        failed_keys.insert(rec.msg.aggregate_id);
-      if (result.status == publish_status::unavailable)
-        down_routes.insert(route(rec));
       if (stop_batch)
-        broken = result.reason;
-      results.push_back(std::move(result));
+        gate.fail_all_routes(result.reason);
+      results.push_back(gate.record(rec, std::move(result)));
     }
     return results;
   }

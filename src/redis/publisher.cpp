@@ -14,20 +14,18 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "core/routing_guard.hpp"
 #include "core/wire_format.hpp"
 #include "txoutbox/error.hpp"
+#include "txoutbox/key_gate.hpp"
 
 namespace txoutbox::redis {
 
 namespace {
 
-constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
-constexpr const char* route_down_reason = "not sent: destination unavailable";
 constexpr const char* shut_down_reason = "publisher shut down";
 constexpr std::size_t max_idle_connections = 8;
 
@@ -190,21 +188,19 @@ class redis_publisher final : public txoutbox::publisher {
   /// The destination failed for the whole batch (cannot connect, AUTH or SELECT refused):
   /// in batch order each key's first unsettled record is `unavailable`, its later ones
   /// `retry` (held behind it).
-  static void fill_unavailable(std::span<const outbox_record> batch,
-                               std::vector<std::optional<publish_result>>& results,
-                               const std::string& why) {
-    std::unordered_set<std::string_view> seen;
-    bool first = true;
+  void fill_unavailable(std::span<const outbox_record> batch,
+                        std::vector<std::optional<publish_result>>& results,
+                        const std::string& why) const {
+    key_gate gate(*this);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (results[i])
         continue;
-      if (!seen.insert(batch[i].msg.aggregate_id).second) {
-        results[i] = publish_result::retry(not_sent_reason);
+      if (auto held = gate.refusal(batch[i])) {
+        results[i] = std::move(held);
         continue;
       }
-      results[i] =
-          publish_result::unavailable(first ? why : std::string(route_down_reason) + ": " + why);
-      first = false;
+      results[i] = gate.record(batch[i], publish_result::unavailable(why));
+      gate.fail_all_routes(why);
     }
   }
 
@@ -269,14 +265,14 @@ class redis_publisher final : public txoutbox::publisher {
   }
 
   /// One batch's progress: the records of each key in batch order (keys in order of first
-  /// appearance), how far each key got, and which keys and streams stopped.
+  /// appearance), how far each key got, and the batch rules (`gate`).
   struct key_queues {
+    std::span<const outbox_record> batch;
+    key_gate gate;
     std::vector<std::vector<std::size_t>> queues;
     std::vector<std::size_t> cursor;
-    std::vector<bool> failed;
-    std::unordered_set<std::string> down_routes;  ///< streams reported unavailable
 
-    explicit key_queues(std::span<const outbox_record> batch) {
+    key_queues(std::span<const outbox_record> b, const publisher& pub) : batch(b), gate(pub) {
       std::unordered_map<std::string_view, std::size_t> key_index;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto [it, fresh] = key_index.emplace(batch[i].msg.aggregate_id, queues.size());
@@ -285,34 +281,33 @@ class redis_publisher final : public txoutbox::publisher {
         queues[it->second].push_back(i);
       }
       cursor.assign(queues.size(), 0);
-      failed.assign(queues.size(), false);
     }
-    bool pending(std::size_t q) const { return !failed[q] && cursor[q] < queues[q].size(); }
+    bool pending(std::size_t q) const { return cursor[q] < queues[q].size(); }
     std::size_t next(std::size_t q) const { return queues[q][cursor[q]]; }
-    /// Settles key q's current record with `r`; its later records are not sent.
+    /// Settles key q's current record with `r`, and its later records, not sent, as the
+    /// gate says.
     void stop(std::size_t q, publish_result r,
               std::vector<std::optional<publish_result>>& results) {
-      results[next(q)] = std::move(r);
-      failed[q] = true;
-      for (std::size_t k = cursor[q] + 1; k < queues[q].size(); ++k)
-        results[queues[q][k]] = publish_result::retry(not_sent_reason);
+      results[next(q)] = gate.record(batch[next(q)], std::move(r));
+      for (++cursor[q]; pending(q); ++cursor[q])
+        results[next(q)] = gate.refusal(batch[next(q)]);
     }
   };
 
   /// The keys with a record to send in the next round. A record that must not go is
   /// settled here and stops its key: an unsafe routing field (reject), or a stream an
-  /// earlier record found unavailable ("not sent: destination unavailable").
-  std::vector<std::size_t> next_round(std::span<const outbox_record> batch, key_queues& kq,
-                                      std::vector<std::optional<publish_result>>& results) const {
+  /// earlier record found unavailable (the gate's refusal).
+  static std::vector<std::size_t> next_round(key_queues& kq,
+                                             std::vector<std::optional<publish_result>>& results) {
     std::vector<std::size_t> round;
     for (std::size_t q = 0; q < kq.queues.size(); ++q) {
       if (!kq.pending(q))
         continue;
-      const outbox_record& rec = batch[kq.next(q)];
+      const outbox_record& rec = kq.batch[kq.next(q)];
       if (auto unsafe = txoutbox::detail::routing_reject(rec.msg, false)) {
         kq.stop(q, std::move(*unsafe), results);
-      } else if (!kq.down_routes.empty() && kq.down_routes.contains(stream_of(options_, rec.msg))) {
-        kq.stop(q, publish_result::unavailable(route_down_reason), results);
+      } else if (auto held = kq.gate.refusal(rec)) {
+        kq.stop(q, std::move(*held), results);
       } else {
         round.push_back(q);
       }
@@ -322,11 +317,10 @@ class redis_publisher final : public txoutbox::publisher {
 
   /// Pipelines one round and reads its replies. False when the connection failed (this
   /// reply and the rest of the round: outcome unknown).
-  bool run_round(redisContext* c, std::span<const outbox_record> batch,
-                 const std::vector<std::size_t>& round, key_queues& kq,
+  bool run_round(redisContext* c, const std::vector<std::size_t>& round, key_queues& kq,
                  std::vector<std::optional<publish_result>>& results) const {
     for (std::size_t q : round) {
-      if (!append_command(c, xadd_args(options_, batch[kq.next(q)])))
+      if (!append_command(c, xadd_args(options_, kq.batch[kq.next(q)])))
         return false;
     }
     for (std::size_t q : round) {
@@ -339,10 +333,7 @@ class redis_publisher final : public txoutbox::publisher {
         ++kq.cursor[q];
         continue;
       }
-      publish_result r = classify_error_reply(std::string_view(reply->str, reply->len));
-      if (r.status == publish_status::unavailable)
-        kq.down_routes.insert(stream_of(options_, batch[kq.next(q)].msg));
-      kq.stop(q, std::move(r), results);
+      kq.stop(q, classify_error_reply(std::string_view(reply->str, reply->len)), results);
     }
     return true;
   }
@@ -354,7 +345,7 @@ class redis_publisher final : public txoutbox::publisher {
                       std::vector<std::optional<publish_result>>& results) {
     if (batch.empty())
       return;
-    key_queues kq(batch);
+    key_queues kq(batch, *this);
     redisContext* c = nullptr;
     try {
       c = acquire();
@@ -368,10 +359,10 @@ class redis_publisher final : public txoutbox::publisher {
     bool healthy = true;
     try {
       for (;;) {
-        const std::vector<std::size_t> round = next_round(batch, kq, results);
+        const std::vector<std::size_t> round = next_round(kq, results);
         if (round.empty())
           break;
-        healthy = run_round(c, batch, round, kq, results);
+        healthy = run_round(c, round, kq, results);
         if (!healthy)
           break;
       }

@@ -2,16 +2,14 @@
 #include "txoutbox/testing/scripted_publisher.hpp"
 
 #include <exception>
-#include <string_view>
-#include <unordered_set>
+
+#include "txoutbox/key_gate.hpp"
 
 namespace txoutbox::testing {
 
 namespace {
 
-constexpr const char* not_sent_reason = "not sent: an earlier message of this key failed";
 constexpr const char* shut_down_reason = "publisher shut down";
-constexpr const char* route_down_reason = "not sent: destination unavailable";
 
 }  // namespace
 
@@ -79,19 +77,11 @@ std::vector<publish_result> scripted_publisher::publish(
 
   std::vector<publish_result> results;
   results.reserve(batch.size());
-  std::unordered_set<std::string_view> failed_keys;
-  std::unordered_set<std::string> down_routes;
-  const auto route_of = [&](const outbox_record& rec) {
-    return route_ ? route_(rec) : std::string();
-  };
+  // route_ directly: route() would take mutex_, which this call holds.
+  key_gate gate(route_);
   for (const outbox_record& rec : batch) {
-    if (failed_keys.contains(rec.msg.aggregate_id)) {
-      results.push_back(publish_result::retry(not_sent_reason));
-      continue;
-    }
-    if (!down_routes.empty() && down_routes.contains(route_of(rec))) {
-      failed_keys.insert(rec.msg.aggregate_id);
-      results.push_back(publish_result::unavailable(route_down_reason));
+    if (auto held = gate.refusal(rec)) {
+      results.push_back(std::move(*held));
       continue;
     }
     sent_.push_back(rec);
@@ -108,11 +98,7 @@ std::vector<publish_result> scripted_publisher::publish(
         result = publish_result::retry("unknown exception in script");
       }
     }
-    if (result.status != publish_status::ok)
-      failed_keys.insert(rec.msg.aggregate_id);
-    if (result.status == publish_status::unavailable)
-      down_routes.insert(route_of(rec));
-    results.push_back(std::move(result));
+    results.push_back(gate.record(rec, std::move(result)));
   }
   return results;
 }

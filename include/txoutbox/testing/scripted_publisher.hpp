@@ -18,7 +18,7 @@ namespace txoutbox::testing {
 /// only for messages actually sent (the per-key rule is applied around it).
 using script_fn = std::function<publish_result(const outbox_record&)>;
 
-/// Follows the publisher contract like a real transport (per-key stop after a failure,
+/// Follows the publisher contract like a real transport (key_gate: per-key stop after a failure,
 /// a route's later records not sent after it was `unavailable`) with results from a script: a queue
 /// of results consumed one per sent message, then the fallback function (default: ok). Records
 /// every sent record and every result.
