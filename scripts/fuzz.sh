@@ -38,7 +38,7 @@ declare -A ci_runs=(
   [soci_url]=350000
   [cli_database_url]=500000
   [cli_publisher_uri]=600000
-  [http_retry_after]=600000
+  [http_retry_after]=3000000
 )
 ci_default_runs=400000
 
