@@ -158,7 +158,8 @@ class store {
 
   // -- operations ------------------------------------------------------------------
   virtual store_stats stats() = 0;
-  /// Oldest first, at most `limit`.
+  /// Oldest first, at most `limit`. A row a store set aside because its id was not a UUID
+  /// (SOCI SQLite/MariaDB: written by another program) lists with the nil id.
   virtual std::vector<dead_letter_record> dead_letters(std::size_t limit) = 0;
   /// Moves the given dead letters (all when `ids` is empty) back to the outbox, appended
   /// with a new seq and attempts reset. Returns how many moved.
