@@ -15,6 +15,7 @@
 
 #include "core/wire_format.hpp"
 #include "dialect.hpp"
+#include "owner_lock.hpp"
 #include "session_pool.hpp"
 #include "store_sql.hpp"
 #include "stored_ids.hpp"
@@ -55,6 +56,7 @@ class soci_store final : public store {
             d, options_.schema.empty() ? d.target_schema(target) : options_.schema)),
         sql_(d, schema_),
         redacted_(d.redact(target)),
+        target_(target),
         pool_(d, std::move(target), options_.pool_size, options_.busy_timeout) {
     // Open one session now: an unreachable database or missing tables fail here, clearly.
     with_session("checking the schema", [&](::soci::session& s) {
@@ -80,6 +82,22 @@ class soci_store final : public store {
     });
     partitions_.store(n);
     return n;
+  }
+
+  std::unique_ptr<owner_lock> lock_owner(const std::string& owner) override {
+    std::unique_ptr<owner_lock> lock;
+    try {
+      lock = dialect_.lock_owner(target_, detail::owner_key(schema_, owner), options_.busy_timeout);
+    } catch (const std::exception& e) {
+      throw_mapped("locking the owner name", e);
+    }
+    if (!lock) {
+      throw error(errc::owner_in_use, "relay owner \"" + owner + "\" is already running on " +
+                                          redacted_ + " (" + schema_ +
+                                          "): another live process holds its lock (stop it or "
+                                          "choose another owner)");
+    }
+    return lock;
   }
 
   void heartbeat(const std::string& owner, std::chrono::milliseconds ttl) override {
@@ -501,6 +519,7 @@ class soci_store final : public store {
   std::string schema_;
   detail::store_sql sql_;
   std::string redacted_;
+  std::string target_;  ///< for the owner lock's own session
   detail::session_pool pool_;
   detail::stored_ids stored_ids_;
   std::atomic<std::uint32_t> partitions_{0};
