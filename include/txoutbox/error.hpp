@@ -21,6 +21,7 @@ enum class errc {
   timeout,              ///< an operation did not finish in time (error, transient)
   io_failure,           ///< a file or socket operation failed (error)
   internal,             ///< a bug or an unexpected state (error)
+  owner_in_use,         ///< another live relay process runs with the same owner name (error)
 };
 
 /// Human-readable name of a code ("invalid_message", ...).

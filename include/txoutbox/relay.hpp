@@ -103,9 +103,11 @@ class relay {
   relay(const relay&) = delete;
   relay& operator=(const relay&) = delete;
 
-  /// Reads the partition count (throws error(config_mismatch) when it disagrees with
-  /// options.partitions, or the store's error when the database is unreachable), then
-  /// starts the threads. Calling start() twice is a usage_error.
+  /// Takes the owner's lock (store::lock_owner: throws error(owner_in_use) while another
+  /// live relay runs with the same owner name; held until stop()), reads the partition
+  /// count (throws error(config_mismatch) when it disagrees with options.partitions, or the
+  /// store's error when the database is unreachable), then starts the threads. Calling
+  /// start() twice is a usage_error.
   void start();
 
   /// Stops claiming, waits for in-flight batches up to `timeout` (calling

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -75,6 +76,15 @@ struct dead_letter_record {
   std::chrono::system_clock::time_point failed_at{};
 };
 
+/// A relay's hold on its owner name, taken by store::lock_owner() at relay::start() and
+/// kept until stop(): a session-level lock (advisory lock, GET_LOCK, a lock file) that the
+/// database or the OS drops with the process, so a restart after a crash takes it at once.
+/// Destruction releases it. Not thread-safe; the relay owns it.
+class owner_lock {
+ public:
+  virtual ~owner_lock() = default;
+};
+
 /// The relay's database operations. Implementations are thread-safe (the relay calls
 /// them from several threads at once), own and rebuild their connections, never leak
 /// driver types (pqxx::, soci::) and throw only txoutbox::error: transient_error (or
@@ -96,6 +106,16 @@ class store {
   virtual std::vector<std::string> live_owners() = 0;
   /// Removes `owner` from membership (clean stop).
   virtual void leave(const std::string& owner) = 0;
+
+  /// Takes the owner's session-level lock for the life of a relay, so that two live
+  /// processes started with the same owner name are told apart from a restart after a
+  /// crash (whose lock died with it). Throws error(errc::owner_in_use) when another live
+  /// holder has it, or the store's error when the database cannot be reached. The default
+  /// takes no lock (the memory store: one process by construction).
+  virtual std::unique_ptr<owner_lock> lock_owner(const std::string& owner) {
+    (void)owner;
+    return std::make_unique<owner_lock>();
+  }
 
   // -- leases ----------------------------------------------------------------------
   /// Takes `partition` if it is free, expired, or already held by `owner`; the epoch is
@@ -158,7 +178,8 @@ class store {
 
   // -- operations ------------------------------------------------------------------
   virtual store_stats stats() = 0;
-  /// Oldest first, at most `limit`.
+  /// Oldest first, at most `limit`. A row a store set aside because its id was not a UUID
+  /// (SOCI SQLite/MariaDB: written by another program) lists with the nil id.
   virtual std::vector<dead_letter_record> dead_letters(std::size_t limit) = 0;
   /// Moves the given dead letters (all when `ids` is empty) back to the outbox, appended
   /// with a new seq and attempts reset. Returns how many moved.

@@ -56,6 +56,9 @@ void rethrow_store_error(const std::string& context) {
   } catch (const usage_error& e) {
     throw failure(exit_usage, context + ": " + sanitize(e.what()));
   } catch (const error& e) {
+    // Two live relays with one --owner: a configuration conflict, as a bad flag is.
+    if (e.code() == errc::owner_in_use)
+      throw failure(exit_usage, context + ": " + sanitize(e.what()));
     const bool database = e.code() == errc::connection_failed || e.code() == errc::not_migrated;
     throw failure(database ? exit_database : exit_other, context + ": " + sanitize(e.what()));
   } catch (const pqxx::broken_connection& e) {

@@ -10,7 +10,8 @@ namespace txoutbox::cli {
 enum exit_code : int {
   exit_ok = 0,
   exit_other = 1,      ///< anything not covered below
-  exit_usage = 2,      ///< bad flag, malformed URL, unknown publisher scheme, invalid message
+  exit_usage = 2,      ///< bad flag, malformed URL, unknown publisher scheme, invalid message,
+                       ///< another live relay already runs with this --owner
   exit_database = 3,   ///< database unreachable or schema not migrated
   exit_publisher = 4,  ///< the publisher could not be set up at start
 };

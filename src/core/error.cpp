@@ -31,6 +31,8 @@ const char* to_string(errc code) noexcept {
       return "io_failure";
     case errc::internal:
       return "internal";
+    case errc::owner_in_use:
+      return "owner_in_use";
   }
   return "unknown";
 }

@@ -21,6 +21,7 @@
 #include "core/wire_format.hpp"
 #include "listener.hpp"
 #include "names.hpp"
+#include "owner_lock.hpp"
 #include "store_sql.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/identifier.hpp"
@@ -152,6 +153,10 @@ class pg_store final : public store {
     });
     partitions_.store(n);
     return n;
+  }
+
+  std::unique_ptr<owner_lock> lock_owner(const std::string& owner) override {
+    return detail::lock_owner(conninfo_, redacted_, options_.schema, owner);
   }
 
   void heartbeat(const std::string& owner, std::chrono::milliseconds ttl) override {

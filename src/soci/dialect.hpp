@@ -12,6 +12,7 @@
 
 #include "core/migration_text.hpp"
 #include "txoutbox/error.hpp"
+#include "txoutbox/store.hpp"
 
 namespace soci {
 class session;
@@ -127,6 +128,11 @@ class dialect {
   /// Opens a session for the store. `target` is the URL without its scheme.
   virtual std::unique_ptr<::soci::session> open(const std::string& target,
                                                 std::chrono::milliseconds busy_timeout) const = 0;
+  /// Takes the session-level lock named by `key` (owner_key()) without waiting: a lock
+  /// held by a session opened here (advisory lock, GET_LOCK) or a lock file (SQLite).
+  /// nullptr when another holder has it; driver exceptions pass through.
+  virtual std::unique_ptr<owner_lock> lock_owner(const std::string& target, const std::string& key,
+                                                 std::chrono::milliseconds busy_timeout) const = 0;
   /// `target` with any password removed, for messages.
   virtual std::string redact(const std::string& target) const = 0;
 

@@ -6,6 +6,7 @@
 #include <typeinfo>
 
 #include "dialect.hpp"
+#include "owner_lock.hpp"
 #include "txoutbox/identifier.hpp"
 #include "url.hpp"
 
@@ -194,6 +195,19 @@ class mysql_dialect_impl final : public dialect {
     const long long wait_s = std::max<long long>(1, (busy_timeout.count() + 999) / 1000);
     *session << "SET SESSION innodb_lock_wait_timeout = " + std::to_string(wait_s);
     return session;
+  }
+
+  std::unique_ptr<owner_lock> lock_owner(const std::string& target, const std::string& key,
+                                         std::chrono::milliseconds busy_timeout) const override {
+    auto session = open(target, busy_timeout);
+    // GET_LOCK names are server-wide and at most 64 characters: the key's MD5 fits. The 2 s
+    // wait covers a connection of a process killed a moment ago that the server has not
+    // yet seen close.
+    int locked = 0;
+    ::soci::indicator ind = ::soci::i_ok;
+    *session << "SELECT GET_LOCK(CONCAT('txoutbox-owner-', MD5(:k)), 2)", ::soci::use(key),
+        ::soci::into(locked, ind);
+    return ind == ::soci::i_ok && locked == 1 ? hold_session(std::move(session)) : nullptr;
   }
 
   std::string redact(const std::string& target) const override { return connect_redact(target); }

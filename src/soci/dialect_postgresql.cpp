@@ -2,9 +2,12 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
+#include <chrono>
+#include <thread>
 #include <typeinfo>
 
 #include "dialect.hpp"
+#include "owner_lock.hpp"
 #include "postgres/names.hpp"
 #include "txoutbox/identifier.hpp"
 #include "url.hpp"
@@ -174,6 +177,24 @@ class postgresql_dialect_impl final : public dialect {
     // transient) instead of blocking a relay thread indefinitely.
     *session << "SET lock_timeout = " + std::to_string(busy_timeout.count());
     return session;
+  }
+
+  std::unique_ptr<owner_lock> lock_owner(const std::string& target, const std::string& key,
+                                         std::chrono::milliseconds busy_timeout) const override {
+    auto session = open(target, busy_timeout);
+    // A backend of a process killed a moment ago may not have seen its socket close yet:
+    // retry for a short grace before calling the owner taken.
+    int locked = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (;;) {
+      *session << "SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(:k, 0)) THEN 1 "
+                  "ELSE 0 END",
+          ::soci::use(key), ::soci::into(locked);
+      if (locked == 1 || std::chrono::steady_clock::now() >= deadline)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return locked == 1 ? hold_session(std::move(session)) : nullptr;
   }
 
   std::string redact(const std::string& target) const override { return connect_redact(target); }

@@ -5,6 +5,7 @@
 #include <typeinfo>
 
 #include "dialect.hpp"
+#include "owner_lock.hpp"
 #include "txoutbox/identifier.hpp"
 
 namespace txoutbox::soci::detail {
@@ -113,6 +114,12 @@ class sqlite_dialect_impl final : public dialect {
                         "url: sqlite:PATH needs a file path without '=' (not :memory:)");
     }
     return target;
+  }
+
+  // The target is the database file's path: the lock file lives beside it.
+  std::unique_ptr<owner_lock> lock_owner(const std::string& target, const std::string& key,
+                                         std::chrono::milliseconds) const override {
+    return lock_file(target, key);
   }
 
   std::string redact(const std::string& target) const override { return target; }

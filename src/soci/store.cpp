@@ -15,6 +15,10 @@
 
 #include "core/wire_format.hpp"
 #include "dialect.hpp"
+#include "owner_lock.hpp"
+#include "session_pool.hpp"
+#include "store_sql.hpp"
+#include "stored_ids.hpp"
 #include "txoutbox/error.hpp"
 
 namespace txoutbox::soci {
@@ -30,197 +34,12 @@ std::chrono::system_clock::time_point from_ms(long long value) {
           std::chrono::milliseconds(value)));
 }
 
-message_id parse_id(const std::string& text) {
-  if (auto id = message_id::try_parse(text))
-    return *id;
-  throw error(errc::internal, "an outbox row has an id that is not a UUID");
-}
-
-/// A bounded set of sessions opened on demand. Thread-safe.
-class session_pool {
- public:
-  session_pool(const detail::dialect& d, std::string target, std::size_t max,
-               std::chrono::milliseconds busy_timeout)
-      : dialect_(d), target_(std::move(target)), max_(max), busy_timeout_(busy_timeout) {}
-
-  /// A checked-out session: returned to the pool on destruction unless discarded.
-  class handle {
-   public:
-    handle(session_pool& pool, std::unique_ptr<::soci::session> s)
-        : pool_(pool), session_(std::move(s)) {}
-    handle(const handle&) = delete;
-    handle& operator=(const handle&) = delete;
-    ~handle() { pool_.give_back(std::move(session_)); }
-    ::soci::session& session() { return *session_; }
-    void discard() { session_.reset(); }
-
-   private:
-    session_pool& pool_;
-    std::unique_ptr<::soci::session> session_;
-  };
-
-  /// Blocks while every session is in use; opens a new one when below the cap (may throw
-  /// what the driver throws).
-  std::unique_ptr<::soci::session> take() {
-    std::unique_lock lock(mutex_);
-    available_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
-    if (!idle_.empty()) {
-      auto s = std::move(idle_.back());
-      idle_.pop_back();
-      return s;
-    }
-    ++open_;
-    lock.unlock();
-    try {
-      return dialect_.open(target_, busy_timeout_);
-    } catch (...) {
-      lock.lock();
-      --open_;
-      available_.notify_one();
-      throw;
-    }
-  }
-
- private:
-  void give_back(std::unique_ptr<::soci::session> s) {
-    {
-      std::lock_guard lock(mutex_);
-      if (s)
-        idle_.push_back(std::move(s));
-      else
-        --open_;
-    }
-    available_.notify_one();
-  }
-
-  const detail::dialect& dialect_;
-  std::string target_;
-  std::size_t max_;
-  std::chrono::milliseconds busy_timeout_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<std::unique_ptr<::soci::session>> idle_;
-  std::size_t open_ = 0;
-};
-
-/// The store's SQL for one schema, built once from the dialect's pieces.
-struct store_sql {
-  store_sql(const detail::dialect& d, const std::string& schema)
-      : outbox(d.table(schema, "outbox")),
-        lease(d.table(schema, "outbox_lease")),
-        member(d.table(schema, "outbox_member")),
-        dead(d.table(schema, "outbox_dead_letter")),
-        config(d.table(schema, "outbox_config")),
-        now(d.now_ms()) {
-    const auto expires = d.as_ms("expires_at");
-    heartbeat_update =
-        "UPDATE " + member + " SET expires_at = " + d.now_plus_ms(":ttl") + " WHERE owner = :o";
-    heartbeat_insert =
-        "INSERT INTO " + member + " (owner, expires_at) VALUES (:o, " + d.now_plus_ms(":ttl") + ")";
-    live_owners = "SELECT owner FROM " + member + " WHERE " + expires + " > " + now;
-    leave_leases = "UPDATE " + lease + " SET owner = NULL, expires_at = " + d.now_plus_ms("0") +
-                   " WHERE owner = :o";
-    leave_member = "DELETE FROM " + member + " WHERE owner = :o";
-    acquire = "UPDATE " + lease +
-              " SET owner = :o, epoch = epoch + 1, expires_at = " + d.now_plus_ms(":ttl") +
-              " WHERE partition_no = :p AND (owner IS NULL OR owner = :o2 OR " + expires +
-              " <= " + now + ")";
-    epoch = "SELECT epoch FROM " + lease + " WHERE partition_no = :p";
-    const auto fenced = " WHERE partition_no = :p AND owner = :o AND epoch = :e";
-    renew = "UPDATE " + lease + " SET expires_at = " + d.now_plus_ms(":ttl") + fenced;
-    release = "UPDATE " + lease + " SET owner = NULL, expires_at = " + d.now_plus_ms("0") + fenced;
-    leases = "SELECT partition_no, coalesce(owner, ''), epoch, CASE WHEN " + expires + " < " + now +
-             " - 86400000 THEN -86400000 ELSE " + expires + " - " + now + " END FROM " + lease +
-             " ORDER BY partition_no";
-    begin_batch = "UPDATE " + lease +
-                  " SET batch_head_seq = :h, batch_last_seq = :l, batch_starts = :s, "
-                  "suspect_through = :t" +
-                  fenced + " AND " + expires + " > " + now;
-    settle_fence = "UPDATE " + lease + " SET batch_starts = 0" + fenced;
-    publish = "DELETE FROM " + outbox + " WHERE id = :id AND partition_no = :p";
-    retry = "UPDATE " + outbox +
-            " SET attempts = attempts + 1, last_error = :r, available_at = " + d.now_plus_ms(":d") +
-            " WHERE id = :id AND partition_no = :p";
-    in_partition = "SELECT count(*) FROM " + outbox + " WHERE id = :id AND partition_no = :p";
-    drop_dead = "DELETE FROM " + dead + " WHERE id = :id";
-    to_dead = "INSERT INTO " + dead +
-              " (id, aggregatetype, aggregateid, type, payload, headers, seq, partition_no, "
-              "created_at, attempts, reason, last_error) SELECT id, aggregatetype, aggregateid, "
-              "type, payload, headers, seq, partition_no, created_at, attempts + 1, :r, "
-              "last_error FROM " +
-              outbox + " WHERE id = :id";
-    drop_outbox = "DELETE FROM " + outbox + " WHERE id = :id";
-    // count(*) and min(created_at) read the whole outbox once: O(backlog), fine for
-    // status and metrics at a modest rate, not for a hot loop.
-    stats = "SELECT (SELECT count(*) FROM " + outbox + "), (SELECT " + now + " - min(" +
-            d.as_ms("created_at") + ") FROM " + outbox + "), (SELECT count(*) FROM " + dead +
-            "), (SELECT count(*) FROM " + member + " WHERE " + expires + " > " + now + ")";
-    dead_letters =
-        "SELECT id, aggregatetype, aggregateid, type, payload, headers, seq, "
-        "partition_no, " +
-        d.as_ms("created_at") + ", attempts, reason, " + d.as_ms("failed_at") + " FROM " + dead +
-        " ORDER BY failed_at, seq LIMIT :n";
-    dead_ids = "SELECT d.id FROM " + dead + " d WHERE NOT EXISTS (SELECT 1 FROM " + outbox +
-               " o WHERE o.id = d.id) ORDER BY d.seq";
-    const auto part = d.writer_sets_partition() ? std::string("partition_no, ") : std::string();
-    requeue = "INSERT INTO " + outbox +
-              " (id, aggregatetype, aggregateid, type, payload, headers, " + part +
-              "created_at, attempts) SELECT id, aggregatetype, aggregateid, type, payload, "
-              "headers, " +
-              part + "created_at, 0 FROM " + dead + " WHERE id = :id";
-    purge_all = "DELETE FROM " + dead;
-    partitions = "SELECT partitions FROM " + config;
-    claim_lease_cte =
-        "WITH l AS (SELECT partition_no, epoch, batch_head_seq, batch_last_seq, "
-        "batch_starts, suspect_through FROM " +
-        lease + " WHERE owner = :o AND " + expires + " > " + now + " AND partition_no IN (";
-    claim_columns =
-        "SELECT l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, "
-        "l.batch_starts, l.suspect_through, q.id, q.aggregatetype, q.aggregateid, "
-        "q.type, q.payload, q.headers, q.seq, q.created_ms, q.attempts FROM l JOIN ("
-        "SELECT c.partition_no, c.id, c.aggregatetype, c.aggregateid, c.type, "
-        "c.payload, c.headers, c.seq, " +
-        d.as_ms("c.created_at") + " AS created_ms, c.attempts FROM " + outbox +
-        " c WHERE c.partition_no = ";
-    // A row is claimable when no row of its key up to it (itself included) is unavailable:
-    // the key's run, head first, ending before its first row in backoff or delayed. The
-    // probe walks (partition_no, aggregateid, seq) and stops at the first such row.
-    claim_filter = " AND " + d.as_ms("c.available_at") + " <= " + now +
-                   " AND NOT EXISTS (SELECT 1 FROM " + outbox +
-                   " e WHERE e.partition_no = c.partition_no AND e.aggregateid = c.aggregateid "
-                   "AND e.seq < c.seq AND " +
-                   d.as_ms("e.available_at") + " > " + now + ") ORDER BY c.seq LIMIT ";
-  }
-
-  /// The claim for `parts` (sorted, unique), one statement: per partition a sub-select with
-  /// its own LIMIT walking (partition_no, seq), joined to the held lease rows (l) outside
-  /// the LIMIT so the planner keeps the index walk (a join inside made SQLite sort the
-  /// whole partition), glued with UNION ALL. The EXISTS guard is constant per partition,
-  /// so a partition not held is not walked. Partition numbers and the limit are integers
-  /// we produce, so they are spliced; the owner is bound.
-  std::string claim(const std::vector<std::uint32_t>& parts, std::size_t limit) const {
-    std::string sql = claim_lease_cte;
-    for (std::size_t i = 0; i < parts.size(); ++i)
-      sql += (i ? ", " : "") + std::to_string(parts[i]);
-    sql += ")) ";
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      const auto p = std::to_string(parts[i]);
-      if (i)
-        sql += " UNION ALL ";
-      sql += "SELECT * FROM (" + claim_columns + p + " AND EXISTS (SELECT 1 FROM l WHERE " +
-             "l.partition_no = " + p + ")" + claim_filter + std::to_string(limit) +
-             ") q ON q.partition_no = l.partition_no) q" + std::to_string(i);
-    }
-    sql += " ORDER BY 1, 13";
-    return sql;
-  }
-
-  std::string outbox, lease, member, dead, config, now;
-  std::string heartbeat_update, heartbeat_insert, live_owners, leave_leases, leave_member;
-  std::string acquire, epoch, renew, release, leases, begin_batch;
-  std::string settle_fence, publish, retry, in_partition, drop_dead, to_dead, drop_outbox;
-  std::string stats, dead_letters, dead_ids, requeue, purge_all, partitions;
-  std::string claim_lease_cte, claim_columns, claim_filter;
+/// A claimed row whose id is not a UUID: set aside (dead-lettered) by the claim itself.
+struct foreign_row {
+  std::uint32_t partition = 0;
+  std::uint64_t epoch = 0;
+  long long seq = 0;
+  std::string stored_id;
 };
 
 long long exec_count(::soci::statement& st) {
@@ -237,6 +56,7 @@ class soci_store final : public store {
             d, options_.schema.empty() ? d.target_schema(target) : options_.schema)),
         sql_(d, schema_),
         redacted_(d.redact(target)),
+        target_(target),
         pool_(d, std::move(target), options_.pool_size, options_.busy_timeout) {
     // Open one session now: an unreachable database or missing tables fail here, clearly.
     with_session("checking the schema", [&](::soci::session& s) {
@@ -262,6 +82,22 @@ class soci_store final : public store {
     });
     partitions_.store(n);
     return n;
+  }
+
+  std::unique_ptr<owner_lock> lock_owner(const std::string& owner) override {
+    std::unique_ptr<owner_lock> lock;
+    try {
+      lock = dialect_.lock_owner(target_, detail::owner_key(schema_, owner), options_.busy_timeout);
+    } catch (const std::exception& e) {
+      throw_mapped("locking the owner name", e);
+    }
+    if (!lock) {
+      throw error(errc::owner_in_use, "relay owner \"" + owner + "\" is already running on " +
+                                          redacted_ + " (" + schema_ +
+                                          "): another live process holds its lock (stop it or "
+                                          "choose another owner)");
+    }
+    return lock;
   }
 
   void heartbeat(const std::string& owner, std::chrono::milliseconds ttl) override {
@@ -359,7 +195,8 @@ class soci_store final : public store {
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     const auto sql = sql_.claim(wanted, limit);
-    return with_session("claiming", [&](::soci::session& s) {
+    std::vector<foreign_row> foreign;
+    auto claimed = with_session("claiming", [&](::soci::session& s) {
       std::vector<claimed_partition> out;
       long long partition = 0, epoch = 0, head = 0, last = 0, starts = 0, suspect = 0;
       long long seq = 0, created = 0, attempts = 0;
@@ -383,8 +220,17 @@ class soci_store final : public store {
                                    .suspect_through = suspect};
           out.push_back(std::move(cp));
         }
+        const auto parsed = message_id::try_parse(id);
+        if (!parsed) {
+          foreign.push_back(foreign_row{.partition = p,
+                                        .epoch = static_cast<std::uint64_t>(epoch),
+                                        .seq = seq,
+                                        .stored_id = id});
+          continue;
+        }
+        stored_ids_.remember(*parsed, id);
         outbox_record r;
-        r.msg.id = parse_id(id);
+        r.msg.id = *parsed;
         r.msg.aggregate_type = aggregate_type;
         r.msg.aggregate_id = aggregate_id;
         r.msg.type = type;
@@ -397,6 +243,49 @@ class soci_store final : public store {
         out.back().records.push_back(std::move(r));
       }
       return out;
+    });
+    if (!foreign.empty())
+      set_aside(owner, foreign, claimed);
+    return claimed;
+  }
+
+  /// Dead-letters the rows whose id is not a UUID (no message_id can name them, so the
+  /// relay could never settle them) with the reason not_a_uuid_reason(), one fenced
+  /// transaction per partition, and takes them out of `claimed`: the rest of the claim
+  /// goes on. A partition whose fence no longer matches is dropped from `claimed`.
+  void set_aside(const std::string& owner, const std::vector<foreign_row>& rows,
+                 std::vector<claimed_partition>& claimed) {
+    std::vector<std::uint32_t> fenced;
+    for (std::size_t i = 0; i < rows.size();) {
+      std::size_t end = i;
+      while (end < rows.size() && rows[end].partition == rows[i].partition)
+        ++end;
+      const auto part = std::span(rows).subspan(i, end - i);
+      if (!set_aside_in_partition(owner, part))
+        fenced.push_back(rows[i].partition);
+      i = end;
+    }
+    std::erase_if(claimed, [&](const claimed_partition& cp) {
+      return cp.records.empty() ||
+             std::find(fenced.begin(), fenced.end(), cp.partition) != fenced.end();
+    });
+  }
+
+  bool set_aside_in_partition(const std::string& owner, std::span<const foreign_row> rows) {
+    const long long p = rows.front().partition;
+    const long long e = static_cast<long long>(rows.front().epoch);
+    return write("setting aside a row whose id is not a UUID", [&](::soci::session& s) {
+      ::soci::statement fence_st =
+          (s.prepare << sql_.fence_only, ::soci::use(p), ::soci::use(owner), ::soci::use(e));
+      if (exec_count(fence_st) == 0)
+        throw fenced_out{};
+      for (const auto& row : rows) {
+        const auto reason = detail::not_a_uuid_reason(row.stored_id);
+        s << sql_.drop_dead, ::soci::use(row.stored_id);
+        s << sql_.set_aside, ::soci::use(reason), ::soci::use(p), ::soci::use(row.seq);
+        s << sql_.drop_by_seq, ::soci::use(p), ::soci::use(row.seq);
+      }
+      return true;
     });
   }
 
@@ -415,7 +304,7 @@ class soci_store final : public store {
   bool settle(const fence& f, std::span<const outcome> outcomes) override {
     const long long p = f.partition;
     const long long e = static_cast<long long>(f.epoch);
-    return write("settling a batch", [&](::soci::session& s) {
+    const bool settled = write("settling a batch", [&](::soci::session& s) {
       // The fenced lease UPDATE comes first: with the write lock held (SQLite: BEGIN
       // IMMEDIATE) no acquire can move the epoch until this transaction ends.
       ::soci::statement fence_st =
@@ -428,7 +317,7 @@ class soci_store final : public store {
       ::soci::statement retry_st = (s.prepare << sql_.retry, ::soci::use(reason),
                                     ::soci::use(delay), ::soci::use(id), ::soci::use(p));
       for (const auto& o : outcomes) {
-        id = o.id.to_string();
+        id = stored_ids_.text_of(o.id);
         switch (o.what) {
           case outcome::action::published:
             publish_st.execute(true);
@@ -444,8 +333,11 @@ class soci_store final : public store {
             s << sql_.in_partition, ::soci::use(id), ::soci::use(p), ::soci::into(present);
             if (present == 0)
               break;
-            s << sql_.drop_dead, ::soci::use(id);
+            const auto canonical = o.id.to_string();
+            s << sql_.drop_dead, ::soci::use(canonical);
             s << sql_.to_dead, ::soci::use(reason), ::soci::use(id);
+            if (id != canonical)
+              s << sql_.rename_dead, ::soci::use(canonical), ::soci::use(id);
             s << sql_.drop_outbox, ::soci::use(id);
             break;
           }
@@ -453,6 +345,8 @@ class soci_store final : public store {
       }
       return true;
     });
+    stored_ids_.forget(outcomes);
+    return settled;
   }
 
   store_stats stats() override {
@@ -487,7 +381,9 @@ class soci_store final : public store {
       st.execute();
       while (st.fetch()) {
         dead_letter_record d;
-        d.record.msg.id = parse_id(id);
+        // A row set aside because its id is not a UUID lists with the nil id; its reason
+        // shows the stored text.
+        d.record.msg.id = message_id::try_parse(id).value_or(message_id{});
         d.record.msg.aggregate_type = aggregate_type;
         d.record.msg.aggregate_id = aggregate_id;
         d.record.msg.type = type;
@@ -517,7 +413,9 @@ class soci_store final : public store {
       ::soci::statement select = (s.prepare << sql_.dead_ids, ::soci::into(id));
       select.execute();
       while (select.fetch()) {
-        if (wanted.empty() || wanted.contains(id))
+        // A dead letter whose id is not a UUID would only be set aside again: it stays.
+        const auto parsed = message_id::try_parse(id);
+        if (parsed && (wanted.empty() || wanted.contains(parsed->to_string())))
           moving.push_back(id);
       }
       std::size_t moved = 0;
@@ -565,7 +463,7 @@ class soci_store final : public store {
     } catch (const std::exception& e) {
       throw_mapped(what, e);
     }
-    session_pool::handle handle(pool_, std::move(taken));
+    detail::session_pool::handle handle(pool_, std::move(taken));
     try {
       return fn(handle.session());
     } catch (const std::exception& e) {
@@ -619,9 +517,11 @@ class soci_store final : public store {
   const detail::dialect& dialect_;
   store_options options_;
   std::string schema_;
-  store_sql sql_;
+  detail::store_sql sql_;
   std::string redacted_;
-  session_pool pool_;
+  std::string target_;  ///< for the owner lock's own session
+  detail::session_pool pool_;
+  detail::stored_ids stored_ids_;
   std::atomic<std::uint32_t> partitions_{0};
 };
 

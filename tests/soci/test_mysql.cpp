@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "owner_lock_check.hpp"
 #include "server_support.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/partition.hpp"
@@ -411,4 +412,13 @@ TEST_CASE("soci mariadb store survives a killed connection by rebuilding its ses
   REQUIRE(transient);
   // The broken session was dropped: the next call opens a new one.
   REQUIRE(store->stats().backlog == 0);
+}
+
+TEST_CASE("soci mariadb owner lock refuses a second holder until released",
+          "[mysql][store][owner]") {
+  TXOUTBOX_REQUIRE_SERVER(mysql);
+  server_db db(mysql, 1);
+  auto a = store_on(db);
+  auto b = store_on(db);
+  txoutbox::testing::owner_lock_refuses_a_second_holder_until_released(*a, *b);
 }

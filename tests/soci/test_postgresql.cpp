@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "owner_lock_check.hpp"
 #include "server_support.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/partition.hpp"
@@ -265,4 +266,22 @@ TEST_CASE("soci postgresql inbox says first time once and a duplicate waits for 
   REQUIRE(inbox.purge_older_than(*first, std::chrono::hours(1), 5) == 1);
   purge.commit();
   REQUIRE(db.count("outbox_inbox") == 0);
+}
+
+TEST_CASE("soci postgresql owner lock refuses a second holder until released",
+          "[soci-pg][store][owner]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  server_db db(pg, 1);
+  auto a = txoutbox::soci::make_store({.url = db.url, .schema = db.schema});
+  auto b = txoutbox::soci::make_store({.url = db.url, .schema = db.schema});
+  txoutbox::testing::owner_lock_refuses_a_second_holder_until_released(*a, *b);
+}
+
+TEST_CASE("soci postgresql and libpqxx relays share one owner lock per schema",
+          "[soci-pg][store][owner]") {
+  TXOUTBOX_REQUIRE_SERVER(pg);
+  server_db db(pg, 1);
+  auto a = txoutbox::postgres::make_store({.url = db.url, .schema = db.schema, .listen = false});
+  auto b = txoutbox::soci::make_store({.url = db.url, .schema = db.schema});
+  txoutbox::testing::owner_lock_refuses_a_second_holder_until_released(*a, *b);
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "owner_lock_check.hpp"
 #include "relay_check.hpp"
 #include "sqlite_support.hpp"
 #include "txoutbox/relay.hpp"
@@ -48,4 +49,11 @@ TEST_CASE("soci relay drains 2000 messages from a sqlite file in per-key order",
   REQUIRE(distinct == static_cast<std::size_t>(total));
   REQUIRE(store->stats().backlog == 0);
   REQUIRE(relay.stats().errors == 0);
+}
+
+TEST_CASE("soci sqlite owner lock refuses a second holder until released", "[soci][store][owner]") {
+  temp_db db(1);
+  auto a = txoutbox::soci::make_store({.url = db.url()});
+  auto b = txoutbox::soci::make_store({.url = db.url()});
+  txoutbox::testing::owner_lock_refuses_a_second_holder_until_released(*a, *b);
 }

@@ -44,6 +44,11 @@ struct store_options {
 /// INTEGER unix milliseconds computed by SQLite itself, so every comparison is on the
 /// database clock. No wake-ups (supports_wakeup() is false): relays poll.
 ///
+/// Rows written by other programs (SQLite, MariaDB: the id column is text): a claimed row
+/// whose id is not a UUID is dead-lettered by the claim, fenced by the lease, with the
+/// reason "id is not a UUID: '<text>'", and the rest is returned; a UUID in upper case is
+/// settled by the text it was read with (see docs/schema.md).
+///
 /// Thread-safe. Failures are mapped to txoutbox::error / transient_error (SQLITE_BUSY and
 /// SQLITE_LOCKED are transient); messages carry the SQLite error name, never SOCI's text,
 /// which contains bound values. A failed session is dropped and reopened on the next call.

@@ -45,7 +45,8 @@ struct relay::impl {
   detail::claimer claimer_{config_, table_, hooks_, runner_};
   detail::lease_keeper keeper_{config_, table_, hooks_, [this] { wake_claimer(); }};
   detail::thread_group threads_;
-  bool listening_ = false;  ///< a listener thread runs; set by start()
+  bool listening_ = false;                  ///< a listener thread runs; set by start()
+  std::unique_ptr<owner_lock> owner_lock_;  ///< held from start() to the end of stop()
 
   std::mutex life_mu_;
   run_state state_ = run_state::created;  ///< guarded by life_mu_
@@ -79,11 +80,13 @@ struct relay::impl {
       std::lock_guard lock(life_mu_);
       require_created();
     }
+    auto owner_lock = config_.store->lock_owner(config_.owner);
     const auto n = read_partitions();
     {
       std::lock_guard lock(life_mu_);
       require_created();
       state_ = run_state::running;
+      owner_lock_ = std::move(owner_lock);
       keeper_.start(n);
       claimer_.start();
       runner_.start();
@@ -150,6 +153,7 @@ struct relay::impl {
     claimer_.halt();
     runner_.halt();
     join_threads(deadline);
+    owner_lock_.reset();
     hooks_.log(log_level::info, "relay " + config_.owner + " stopped");
     hooks_.disable();
     std::lock_guard lock(life_mu_);
