@@ -3,10 +3,12 @@
 
 #include <libpq-fe.h>
 
-#include <cctype>
-#include <charconv>
+#include <algorithm>
 #include <memory>
 
+#include "core/uri/authority.hpp"
+#include "core/uri/percent.hpp"
+#include "core/uri/redact.hpp"
 #include "failure.hpp"
 #include "output.hpp"
 #include "txoutbox/error.hpp"
@@ -17,65 +19,32 @@
 namespace txoutbox::cli {
 namespace {
 
+namespace uri_kit = txoutbox::detail::uri;
+
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
 /// libpq's port option may list one port per host ("5432,5433"); each must be a number.
 bool valid_port_list(std::string_view ports) {
-  if (ports.empty())
-    return true;
   std::size_t start = 0;
-  while (true) {
-    const auto comma = ports.find(',', start);
-    const auto item =
-        ports.substr(start, comma == std::string_view::npos ? ports.npos : comma - start);
-    if (!item.empty()) {
-      unsigned value = 0;
-      const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-      if (ec != std::errc{} || end != item.data() + item.size() || value == 0 || value > 65535) {
-        return false;
-      }
-    }
-    if (comma == std::string_view::npos)
-      return true;
+  while (start <= ports.size()) {
+    const auto comma = std::min(ports.find(',', start), ports.size());
+    const auto item = ports.substr(start, comma - start);
+    if (!item.empty() && !uri_kit::parse_port(item))
+      return false;
     start = comma + 1;
   }
-}
-
-/// Percent-decoding of a URL component, for registering a password in both its forms.
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
+  return true;
 }
 
 /// Registers the user-info password of `url` (raw and decoded) as secrets.
 void register_url_password(std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos)
+  const auto password = uri_kit::userinfo_password(url);
+  if (!password)
     return;
-  const auto rest = url.substr(scheme_end + 3);
-  const auto authority = rest.substr(0, rest.find_first_of("/?#"));
-  const auto at = authority.rfind('@');
-  if (at == std::string_view::npos)
-    return;
-  const auto userinfo = authority.substr(0, at);
-  const auto colon = userinfo.find(':');
-  if (colon == std::string_view::npos)
-    return;
-  const auto password = userinfo.substr(colon + 1);
-  add_secret(std::string(password));
-  add_secret(percent_decoded(password));
+  add_secret(std::string(*password));
+  add_secret(uri_kit::percent_decode_lenient(*password));
 }
 
 database_url parse_postgresql(const std::string& url) {
@@ -144,31 +113,14 @@ database_url parse_mysql(const std::string& url) {
   const auto slash = url.find('/', authority);
   if (slash != std::string::npos) {
     const auto end = url.find('?', slash);
-    out.url_database =
-        percent_decoded(url.substr(slash + 1, end == std::string::npos ? end : end - slash - 1));
+    out.url_database = uri_kit::percent_decode_lenient(
+        url.substr(slash + 1, end == std::string::npos ? end : end - slash - 1));
   }
   if (out.url_database.empty()) {
     throw failure(exit_usage, "malformed --db URL " + out.redacted +
                                   ": expected mysql://user@host:port/database");
   }
   check_soci_url(out, "mysql://");
-  return out;
-}
-
-/// `text` percent-encoded for the user-info part of a URL.
-std::string percent_encoded(std::string_view text) {
-  static constexpr char hexdigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hexdigits[u >> 4];
-      out += hexdigits[u & 0xf];
-    }
-  }
   return out;
 }
 
@@ -198,7 +150,7 @@ void apply_password(database_url& db, const std::string& password, bool explicit
       if (db.text.substr(authority, userinfo_end - authority).find(':') != std::string::npos) {
         return;  // the URL's own password wins, as with libpq
       }
-      const std::string encoded = percent_encoded(password);
+      const std::string encoded = uri_kit::percent_encode(password);
       add_secret(encoded);
       if (has_at) {
         db.text.insert(at, ":" + encoded);
@@ -212,39 +164,7 @@ void apply_password(database_url& db, const std::string& password, bool explicit
 }
 
 std::string redact(std::string_view url) {
-  std::string out(url);
-  const auto scheme_end = out.find("://");
-  if (scheme_end != std::string::npos) {
-    const auto auth_start = scheme_end + 3;
-    auto auth_end = out.find_first_of("/?#", auth_start);
-    if (auth_end == std::string::npos)
-      auth_end = out.size();
-    const auto at = out.rfind('@', auth_end == 0 ? 0 : auth_end - 1);
-    if (at != std::string::npos && at >= auth_start) {
-      const auto colon = out.find(':', auth_start);
-      if (colon != std::string::npos && colon < at) {
-        out.replace(colon + 1, at - colon - 1, "***");
-      }
-    }
-  }
-  // password=... in the query string (libpq accepts it there too).
-  for (std::size_t pos = out.find('?'); pos != std::string::npos;) {
-    const auto key = out.find("password=", pos);
-    if (key == std::string::npos)
-      break;
-    const bool at_param_start = key > 0 && (out[key - 1] == '?' || out[key - 1] == '&');
-    const auto value_start = key + 9;
-    if (!at_param_start) {
-      pos = value_start;
-      continue;
-    }
-    auto value_end = out.find_first_of("&#", value_start);
-    if (value_end == std::string::npos)
-      value_end = out.size();
-    out.replace(value_start, value_end - value_start, "***");
-    pos = value_start + 3;
-  }
-  return out;
+  return uri_kit::redact_url(url);
 }
 
 database_url parse_database_url(const std::string& url) {

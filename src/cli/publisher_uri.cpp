@@ -3,6 +3,7 @@
 
 #include <string_view>
 
+#include "core/publisher_option.hpp"
 #include "database_url.hpp"
 #include "failure.hpp"
 #include "output.hpp"
@@ -42,13 +43,13 @@ std::string available() {
   return out;
 }
 
+/// The file publisher's boolean options, with the library's one rule and text.
 bool parse_bool(const std::string& key, const std::string& value) {
-  if (value == "true" || value == "1" || value == "yes" || value == "on")
-    return true;
-  if (value == "false" || value == "0" || value == "no" || value == "off")
-    return false;
-  throw failure(exit_usage,
-                "--publisher-opt " + key + ": expected true or false, got '" + value + "'");
+  try {
+    return txoutbox::detail::parse_bool_option(key, value);
+  } catch (const usage_error& e) {
+    throw failure(exit_usage, e.what());
+  }
 }
 
 [[noreturn, maybe_unused]] void not_built(const std::string& name) {

@@ -106,4 +106,15 @@ inline std::string printable(std::string_view value, std::size_t max_shown = 80)
   return out;
 }
 
+/// The value of one hex digit (either case), or -1.
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace txoutbox::detail

@@ -1,11 +1,14 @@
 // HTTP publisher helpers without Beast: URL parsing, header names, private addresses.
 #include <cctype>
 
+#include "core/uri/authority.hpp"
 #include "http/detail.hpp"
 #include "txoutbox/error.hpp"
 
 namespace txoutbox::http::detail {
 namespace {
+
+namespace uri_kit = txoutbox::detail::uri;
 
 [[noreturn]] void bad_url(const std::string& why) {
   throw usage_error(errc::malformed_input, "url", "invalid http publisher url: " + why);
@@ -65,48 +68,22 @@ url_parts parse_url(std::string_view url) {
   std::string_view target = path_start == std::string_view::npos ? "" : rest.substr(path_start);
   if (authority.find('@') != std::string_view::npos)
     bad_url("user info is not supported (use an Authorization header)");
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos)
-      bad_url("unterminated IPv6 literal");
-    out.host = std::string(authority.substr(1, close - 1));
-    out.host_is_ip = true;
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (!after.starts_with(':'))
-        bad_url("unexpected text after the IPv6 literal");
-      port = after.substr(1);
-    }
-    if (out.host.empty() ||
-        out.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
-      bad_url("invalid IPv6 literal");
-  } else {
-    const std::size_t colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos)
-      port = authority.substr(colon + 1);
+  uri_kit::host_port hp;
+  auto problem = uri_kit::check_host_port(authority, hp);
+  if (problem == uri_kit::authority_problem::none && hp.bracketed &&
+      !uri_kit::is_ipv6_literal(hp.host))
+    problem = uri_kit::authority_problem::bad_host;
+  if (problem != uri_kit::authority_problem::none)
+    bad_url(uri_kit::authority_problem_text(problem, hp));
+  out.host = std::string(hp.host);
+  out.host_is_ip = hp.bracketed;
+  if (!hp.bracketed) {
     for (char& c : out.host)
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (out.host.empty())
-      bad_url("missing host");
-    for (char c : out.host) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
-        bad_url("invalid character in host name");
-    }
     out.host_is_ip = is_ipv4_literal(out.host);
   }
   const std::string default_port = out.tls ? "443" : "80";
-  if (port.empty()) {
-    if (authority.ends_with(':'))
-      bad_url("empty port");
-    out.port = default_port;
-  } else {
-    if (!all_digits(port) || port.size() > 5 || std::stoi(std::string(port)) == 0 ||
-        std::stoi(std::string(port)) > 65535)
-      bad_url("invalid port '" + std::string(port) + "'");
-    out.port = std::string(port);
-  }
+  out.port = hp.has_port ? std::string(hp.port) : default_port;
   out.target = target.empty() ? "/" : std::string(target);
   if (out.target.front() == '?')
     out.target.insert(out.target.begin(), '/');

@@ -1,12 +1,12 @@
 // The Kafka publisher from the command line: kafka://host:port[,...] plus --publisher-opt pairs.
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "core/publisher_option.hpp"
+#include "core/uri/authority.hpp"
 #include "kafka/detail.hpp"
 #include "kafka/secrets.hpp"
 #include "txoutbox/error.hpp"
@@ -16,39 +16,17 @@ namespace txoutbox::kafka {
 
 namespace {
 
+namespace uri_kit = txoutbox::detail::uri;
+
 [[noreturn]] void bad_option(const std::string& key, const std::string& what) {
   throw txoutbox::detail::publisher_option_error(key, what);
 }
 
 /// One "host:port" or "[v6]:port" of the bootstrap list.
 bool valid_host_port(std::string_view hp) {
-  std::string_view host;
-  std::string_view port;
-  if (hp.starts_with("[")) {
-    const auto close = hp.find(']');
-    if (close == std::string_view::npos || close + 1 >= hp.size() || hp[close + 1] != ':')
-      return false;
-    host = hp.substr(1, close - 1);
-    port = hp.substr(close + 2);
-  } else {
-    const auto colon = hp.rfind(':');
-    if (colon == std::string_view::npos)
-      return false;
-    host = hp.substr(0, colon);
-    port = hp.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos)
-      return false;  // an IPv6 address needs brackets
-  }
-  if (host.empty() || port.empty())
-    return false;
-  for (char c : host) {
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != '_' &&
-        c != ':')
-      return false;
-  }
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  return ec == std::errc() && end == port.data() + port.size() && value >= 1 && value <= 65535;
+  uri_kit::host_port parts;
+  return uri_kit::check_host_port(hp, parts, /*port_required=*/true) ==
+         uri_kit::authority_problem::none;
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 // The NATS publisher from the command line: nats://host:port[,nats://host:port] plus
 // --publisher-opt pairs.
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -9,12 +8,15 @@
 #include <string_view>
 
 #include "core/publisher_option.hpp"
+#include "core/uri/authority.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/nats/publisher.hpp"
 
 namespace txoutbox::nats {
 
 namespace {
+
+namespace uri_kit = txoutbox::detail::uri;
 
 [[noreturn]] void bad_option(const std::string& key, const std::string& what) {
   throw txoutbox::detail::publisher_option_error(key, what);
@@ -38,38 +40,10 @@ void check_server(std::string_view server) {
     bad_uri(
         "credentials in the URI are refused (use --publisher-opt user, password-env, "
         "token-env, ...)");
-  std::string_view host = rest;
-  std::string_view port;
-  if (rest.starts_with("[")) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos)
-      bad_uri("unclosed '[' in the host");
-    host = rest.substr(1, close - 1);
-    const auto after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (!after.starts_with(":"))
-        bad_uri("expected ':port' after ']'");
-      port = after.substr(1);
-    }
-  } else if (const auto colon = rest.find(':'); colon != std::string_view::npos) {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-    if (port.empty())
-      bad_uri("empty port in '" + std::string(server) + "'");
-  }
-  if (host.empty())
-    bad_uri("the host is missing in '" + std::string(server) + "'");
-  for (char c : host) {
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != '_' &&
-        c != ':')
-      bad_uri("the host '" + std::string(host) + "' has a character that is not allowed");
-  }
-  if (!port.empty()) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
-      bad_uri("the port '" + std::string(port) + "' is not in 1..65535");
-  }
+  uri_kit::host_port hp;
+  if (const auto problem = uri_kit::check_host_port(rest, hp);
+      problem != uri_kit::authority_problem::none)
+    bad_uri(uri_kit::authority_problem_text(problem, hp) + " in '" + std::string(server) + "'");
 }
 
 }  // namespace

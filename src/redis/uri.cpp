@@ -1,6 +1,5 @@
 // The Redis publisher from the command line: redis://[user@]host:port[/db] plus --publisher-opt
 // pairs.
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -9,12 +8,15 @@
 #include <string_view>
 
 #include "core/publisher_option.hpp"
+#include "core/uri/authority.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/redis/publisher.hpp"
 
 namespace txoutbox::redis {
 
 namespace {
+
+namespace uri_kit = txoutbox::detail::uri;
 
 constexpr const char* uri_shape = "redis://[user@]host[:port][/db]";
 
@@ -55,16 +57,15 @@ publisher_options parse_publisher_uri(std::string_view uri,
   publisher_options o;
 
   // Never echo the authority back: it could hold a password.
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    const std::string_view user = rest.substr(0, at);
-    if (user.find(':') != std::string_view::npos)
+  if (const auto [userinfo, after] = uri_kit::split_userinfo(rest); userinfo) {
+    if (uri_kit::split_credentials(*userinfo).password)
       bad_uri(
           "a password in the URI is refused (use --publisher-opt password-env or "
           "password-file)");
-    if (user.empty())
+    if (userinfo->empty())
       bad_uri("empty user name before '@'");
-    o.username = std::string(user);
-    rest = rest.substr(at + 1);
+    o.username = std::string(*userinfo);
+    rest = after;
   }
   std::string_view authority = rest;
   std::string_view path;
@@ -75,37 +76,13 @@ publisher_options parse_publisher_uri(std::string_view uri,
   if (authority.find_first_of("?#") != std::string_view::npos ||
       path.find_first_of("?#/") != std::string_view::npos)
     bad_uri("query strings and fragments are not supported (use --publisher-opt)");
-  std::string_view host = authority;
-  std::string_view port;
-  if (authority.starts_with("[")) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos)
-      bad_uri("unclosed '[' in the host");
-    host = authority.substr(1, close - 1);
-    const auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (!after.starts_with(":"))
-        bad_uri("expected ':port' after ']'");
-      port = after.substr(1);
-    }
-  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty())
-    bad_uri("the host is missing");
-  for (char c : host) {
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != '_' &&
-        c != ':')
-      bad_uri("the host '" + std::string(host) + "' has a character that is not allowed");
-  }
-  o.host = std::string(host);
-  if (!port.empty() || authority.ends_with(":")) {
-    const auto p = parse_number(port, 1, 65535);
-    if (!p)
-      bad_uri("the port '" + std::string(port) + "' is not in 1..65535");
-    o.port = static_cast<int>(*p);
-  }
+  uri_kit::host_port hp;
+  if (const auto problem = uri_kit::check_host_port(authority, hp);
+      problem != uri_kit::authority_problem::none)
+    bad_uri(uri_kit::authority_problem_text(problem, hp));
+  o.host = std::string(hp.host);
+  if (hp.has_port)
+    o.port = *uri_kit::parse_port(hp.port);
   if (!path.empty()) {
     const auto db = parse_number(path, 0, std::numeric_limits<int>::max());
     if (!db)

@@ -2,46 +2,27 @@
 #include "url.hpp"
 
 #include <cctype>
+#include <optional>
 
+#include "core/uri/authority.hpp"
+#include "core/uri/percent.hpp"
 #include "txoutbox/error.hpp"
 
 namespace txoutbox::soci::detail {
 namespace {
+
+namespace uri_kit = txoutbox::detail::uri;
 
 [[noreturn]] void bad(std::string_view why, std::string_view example) {
   throw usage_error(errc::malformed_input, "url",
                     "url: " + std::string(why) + " (expected " + std::string(example) + ")");
 }
 
-int hex(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 std::string decode(std::string_view text, std::string_view example) {
   std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size())
-      bad("a % escape is cut short", example);
-    const int hi = hex(text[i + 1]);
-    const int lo = hex(text[i + 2]);
-    if (hi < 0 || lo < 0)
-      bad("a % escape is not two hex digits", example);
-    const char c = static_cast<char>(hi * 16 + lo);
-    if (c == '\0')
-      bad("%00 is not allowed", example);
-    out.push_back(c);
-    i += 2;
-  }
+  if (const auto problem = uri_kit::percent_decode(text, out);
+      problem != uri_kit::percent_problem::none)
+    bad(uri_kit::percent_problem_text(problem), example);
   return out;
 }
 
@@ -59,6 +40,22 @@ std::string read_value(const std::string& s, std::size_t& pos) {
   while (pos < s.size() && !std::isspace(static_cast<unsigned char>(s[pos])))
     value.push_back(s[pos++]);
   return value;
+}
+
+/// Calls `f(name, value)` for each "name=value" of a connect string, in order.
+template <class F>
+void for_each_pair(const std::string& connect, F&& f) {
+  std::size_t pos = 0;
+  while (pos < connect.size()) {
+    while (pos < connect.size() && std::isspace(static_cast<unsigned char>(connect[pos])))
+      ++pos;
+    const auto eq = connect.find('=', pos);
+    if (eq == std::string::npos)
+      break;
+    const auto name = connect.substr(pos, eq - pos);
+    pos = eq + 1;
+    f(name, read_value(connect, pos));
+  }
 }
 
 }  // namespace
@@ -82,31 +79,22 @@ server_url parse_server_url(std::string_view rest, std::string_view example) {
     path = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
   }
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    auto userinfo = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) {
-      url.password = decode(userinfo.substr(colon + 1), example);
-      userinfo = userinfo.substr(0, colon);
-    }
-    url.user = decode(userinfo, example);
+  if (const auto [userinfo, host_port] = uri_kit::split_userinfo(rest); userinfo) {
+    const auto credentials = uri_kit::split_credentials(*userinfo);
+    if (credentials.password)
+      url.password = decode(*credentials.password, example);
+    url.user = decode(credentials.user, example);
+    rest = host_port;
   }
-  if (rest.starts_with("[")) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos)
-      bad("an IPv6 host is missing ]", example);
-    url.host = std::string(rest.substr(1, close - 1));
-    rest = rest.substr(close + 1);
-    if (!rest.empty() && rest[0] != ':')
-      bad("unexpected text after the host", example);
-    if (!rest.empty())
-      url.port = std::string(rest.substr(1));
-  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    url.host = decode(rest.substr(0, colon), example);
-    url.port = std::string(rest.substr(colon + 1));
-  } else {
-    url.host = decode(rest, example);
-  }
+  // The last ':' splits an unbracketed host, so that mysql://u@::1:3306/db keeps working.
+  uri_kit::host_port hp;
+  if (const auto problem = uri_kit::split_host_port(rest, hp, uri_kit::colon_split::last);
+      problem != uri_kit::authority_problem::none)
+    bad(uri_kit::authority_problem_text(problem, hp), example);
+  // An IPv6 literal is taken as written; a host name is percent-decoded.
+  url.host = hp.bracketed ? std::string(hp.host) : decode(hp.host, example);
+  url.port = std::string(hp.port);
+  // Looser than uri::parse_port on purpose (an empty port or 0 means the driver's default).
   for (const char c : url.port) {
     if (!std::isdigit(static_cast<unsigned char>(c)))
       bad("the port is not a number", example);
@@ -144,38 +132,21 @@ std::string connect_value(const std::string& value, std::string_view field) {
 }
 
 std::string connect_get(const std::string& connect, std::string_view key) {
-  std::size_t pos = 0;
-  while (pos < connect.size()) {
-    while (pos < connect.size() && std::isspace(static_cast<unsigned char>(connect[pos])))
-      ++pos;
-    const auto eq = connect.find('=', pos);
-    if (eq == std::string::npos)
-      break;
-    const auto name = connect.substr(pos, eq - pos);
-    pos = eq + 1;
-    auto value = read_value(connect, pos);
-    if (name == key)
-      return value;
-  }
-  return {};
+  std::optional<std::string> found;  // the first one, as the driver reads it
+  for_each_pair(connect, [&](const std::string& name, std::string value) {
+    if (name == key && !found)
+      found = std::move(value);
+  });
+  return found.value_or("");
 }
 
 std::string connect_redact(const std::string& connect) {
   std::string out;
-  std::size_t pos = 0;
-  while (pos < connect.size()) {
-    while (pos < connect.size() && std::isspace(static_cast<unsigned char>(connect[pos])))
-      ++pos;
-    const auto eq = connect.find('=', pos);
-    if (eq == std::string::npos)
-      break;
-    const auto name = connect.substr(pos, eq - pos);
-    pos = eq + 1;
-    const auto value = read_value(connect, pos);
+  for_each_pair(connect, [&](const std::string& name, const std::string& value) {
     if (!out.empty())
       out += ' ';
     out += name + "=" + (name == "password" || name == "pass" ? "***" : value);
-  }
+  });
   return out;
 }
 
