@@ -153,12 +153,15 @@ TEST_CASE("a message that fails alone cannot hold its route closed", "[relay][ou
   r.start();
   // The bad message uses its attempts once others prove the route up, then is
   // dead-lettered; every good message is published meanwhile.
+  // The clock moves 1 s per 20 ms of real time: fast enough for probes and backoff, slow
+  // enough that the relay's leases (60 s, renewed every 100 ms) never lapse meanwhile.
   REQUIRE(wait_until(
       [&] {
+        std::this_thread::sleep_for(20ms);
         f.clk->advance(1000ms);
         return f.store->dead_letter_rows().size() == 1 && f.store->size() == 0;
       },
-      20s));
+      60s));
   const auto dead = f.store->dead_letter_rows();
   CHECK(dead.front().record.msg.aggregate_id == "bad");
   CHECK(dead.front().reason.find("404 for this one") != std::string::npos);
