@@ -128,6 +128,24 @@ std::set<std::string> committed_ids(const backend& b) {
   return out;
 }
 
+/// The delivery check of a scenario: every committed message of `b` per key in write order
+/// (position n), then every accepted request in arrival order; duplicates bounded by one
+/// batch per partition.
+txoutbox::testing::delivery_report check_sink_delivery(const backend& b,
+                                                       const std::vector<std::string>& accepted) {
+  std::map<std::string, std::map<int, std::string>> by_key;
+  for (const auto& [id, sent] : b.committed())
+    by_key[sent.key][sent.n] = id.to_string();
+  delivery_checker checker;
+  for (const auto& [key, ids] : by_key) {
+    for (const auto& [n, id] : ids)
+      checker.committed(id, key);
+  }
+  for (const auto& id : accepted)
+    checker.delivered(id);
+  return checker.check(static_cast<std::size_t>(batch) * partitions);
+}
+
 /// Phase 1: the sink answers 503 while a backlog builds and the relay keeps retrying.
 /// Phase 2: the sink recovers; the relay is SIGKILLed as soon as it delivers from the
 /// backlog, a second relay takes over while more is written. Then every committed message
@@ -194,19 +212,8 @@ void run_scenario(const backend& b, const temp_dir& dir) {
   c.signal(SIGTERM);
   const auto code = c.wait_for(15s);
 
-  // Per key in write order (position n), then every accepted request in arrival order.
-  std::map<std::string, std::map<int, std::string>> by_key;
-  for (const auto& [id, sent] : b.committed())
-    by_key[sent.key][sent.n] = id.to_string();
-  delivery_checker checker;
-  for (const auto& [key, ids] : by_key) {
-    for (const auto& [n, id] : ids)
-      checker.committed(id, key);
-  }
   const auto accepted = sink.accepted();
-  for (const auto& id : accepted)
-    checker.delivered(id);
-  const auto report = checker.check(static_cast<std::size_t>(batch) * partitions * 1);
+  const auto report = check_sink_delivery(b, accepted);
   std::size_t rolled_back_delivered = 0;
   for (const auto& id : b.rolled_back())
     rolled_back_delivered += std::count(accepted.begin(), accepted.end(), id.to_string());
@@ -262,17 +269,7 @@ void run_refusing_scenario(const backend& b, const temp_dir& dir) {
   relay.signal(SIGTERM);
   const auto code = relay.wait_for(15s);
 
-  std::map<std::string, std::map<int, std::string>> by_key;
-  for (const auto& [id, sent] : b.committed())
-    by_key[sent.key][sent.n] = id.to_string();
-  delivery_checker checker;
-  for (const auto& [key, ids] : by_key) {
-    for (const auto& [n, id] : ids)
-      checker.committed(id, key);
-  }
-  for (const auto& id : sink.accepted())
-    checker.delivered(id);
-  const auto report = checker.check(static_cast<std::size_t>(batch) * partitions);
+  const auto report = check_sink_delivery(b, sink.accepted());
   INFO(report.describe());
   INFO("relay:\n" << relay.err());
   REQUIRE(delivered);
