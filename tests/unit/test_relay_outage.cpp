@@ -145,12 +145,15 @@ TEST_CASE("a message that fails alone cannot hold its route closed", "[relay][ou
                                          : publish_result::ok();
   });
   f.store->enqueue(make_message("bad", 0));
+  relay r(f.store, f.pub, f.options());
+  r.start();
+  // The bad message takes the route down first; the good ones arrive while it is down,
+  // so they are the other keys whose success proves the route up.
+  REQUIRE(wait_until([&] { return r.stats().destinations_down == 1; }, 5s));
   for (int i = 0; i < 3; ++i) {
     for (int k = 0; k < 10; ++k)
       f.store->enqueue(make_message("good-" + std::to_string(k), i));
   }
-  relay r(f.store, f.pub, f.options());
-  r.start();
   // The bad message uses its attempts once others prove the route up, then is
   // dead-lettered; every good message is published meanwhile.
   // The clock moves 1 s per 20 ms of real time: fast enough for probes and backoff, slow
@@ -167,6 +170,37 @@ TEST_CASE("a message that fails alone cannot hold its route closed", "[relay][ou
   CHECK(dead.front().reason.find("404 for this one") != std::string::npos);
   CHECK(relay_test::distinct(f.pub->sent()) == 31);
   CHECK(relay_test::keys_in_order(f.pub->sent()));
+  REQUIRE(r.stop(5s));
+}
+
+TEST_CASE("a message refused alone with nothing else on its route is held, never dead-lettered",
+          "[relay][outage]") {
+  // With no other key to prove the route up, "this message fails" and "the destination is
+  // down" cannot be told apart: the relay keeps the message and its attempts.
+  outage_fixture f;
+  f.pub->set_fallback([](const txoutbox::outbox_record& rec) {
+    return rec.msg.aggregate_id == "bad" ? publish_result::unavailable("404 for this one")
+                                         : publish_result::ok();
+  });
+  f.store->enqueue(make_message("bad", 0));
+  relay r(f.store, f.pub, f.options());
+  r.start();
+  REQUIRE(wait_until([&] { return r.stats().destinations_down == 1; }, 5s));
+  f.run_clock(60s, 30);
+  CHECK(f.store->dead_letter_rows().empty());
+  CHECK(f.store->size() == 1);
+  CHECK(f.max_attempts_seen() == 0);
+  CHECK(r.stats().destinations_down == 1);
+  // A good message on the same route proves it up; from then on the bad one fails alone.
+  f.store->enqueue(make_message("good", 0));
+  REQUIRE(wait_until(
+      [&] {
+        std::this_thread::sleep_for(20ms);
+        f.clk->advance(1000ms);
+        return f.store->dead_letter_rows().size() == 1 && f.store->size() == 0;
+      },
+      60s));
+  CHECK(f.store->dead_letter_rows().front().record.msg.aggregate_id == "bad");
   REQUIRE(r.stop(5s));
 }
 
