@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "postgres/sqlstate.hpp"
 #include "txoutbox/error.hpp"
 
 namespace txoutbox::postgres::detail {
@@ -64,19 +65,6 @@ std::string first_line(std::string_view text) {
   if (line.size() > 200)
     line.resize(200);
   return line;
-}
-
-bool transient_sqlstate(const std::string& state) {
-  if (state.starts_with("08"))
-    return true;  // connection exception
-  if (state.starts_with("53"))
-    return true;  // insufficient resources, too many connections
-  return state == "40001" || state == "40P01" || state == "57P01" || state == "57P02" ||
-         state == "57P03" || state == "57014" || state == "55P03" || state == "25P03";
-}
-
-bool not_migrated_sqlstate(const std::string& state) {
-  return state == "42P01" || state == "3F000" || state == "42703" || state == "42883";
 }
 
 }  // namespace
@@ -193,14 +181,12 @@ void rethrow_mapped(std::string_view what) {
                           errc::timeout);
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
-    const std::string text = prefix + " failed (SQLSTATE " + (state.empty() ? "?" : state) + ")";
-    if (transient_sqlstate(state)) {
-      throw transient_error(text, state == "57014" ? errc::timeout : errc::connection_failed);
-    }
-    if (not_migrated_sqlstate(state)) {
-      throw error(errc::not_migrated, text + ": the outbox schema is missing or not migrated");
-    }
-    throw error(errc::internal, text);
+    const auto cls = classify_sqlstate(state);
+    const std::string text = prefix + " failed (SQLSTATE " + (state.empty() ? "?" : state) +
+                             "): " + std::string(cls.meaning);
+    if (cls.transient)
+      throw transient_error(text, cls.code);
+    throw error(cls.code, text);
   } catch (const pqxx::failure& e) {
     throw error(errc::internal, prefix + " failed: " + first_line(e.what()));
   } catch (const std::exception& e) {

@@ -22,6 +22,7 @@
 #include "listener.hpp"
 #include "names.hpp"
 #include "owner_lock.hpp"
+#include "postgres/sqlstate.hpp"
 #include "store_sql.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/identifier.hpp"
@@ -113,8 +114,7 @@ outbox_record read_record(const pqxx::row& row, int col) {
 }
 
 bool is_connection_loss(const pqxx::sql_error& e) {
-  const auto& state = e.sqlstate();
-  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
+  return detail::classify_sqlstate(e.sqlstate()).session_lost;
 }
 
 class pg_store final : public store {

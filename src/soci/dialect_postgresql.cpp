@@ -9,6 +9,7 @@
 #include "dialect.hpp"
 #include "owner_lock.hpp"
 #include "postgres/names.hpp"
+#include "postgres/sqlstate.hpp"
 #include "txoutbox/identifier.hpp"
 #include "url.hpp"
 
@@ -205,23 +206,9 @@ class postgresql_dialect_impl final : public dialect {
     }
     if (const auto* pg = dynamic_cast<const ::soci::postgresql_soci_error*>(&e)) {
       const auto state = pg->sqlstate();
-      const auto text = [&state](std::string_view what) {
-        return "postgresql sqlstate " + state + " (" + std::string(what) + ")";
-      };
-      if (state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" ||
-          state == "53300")
-        return failure{errc::connection_failed, true, text("connection lost or refused")};
-      if (state == "40001" || state == "40P01")
-        return failure{errc::timeout, true, text("serialization failure or deadlock")};
-      if (state == "55P03" || state == "57014")
-        return failure{errc::timeout, true, text("lock or statement timeout")};
-      if (state.starts_with("28"))
-        return failure{errc::connection_failed, false, text("authentication failed")};
-      if (state == "42P01" || state == "3F000")
-        return failure{errc::not_migrated, false, text("missing schema or table")};
-      if (state.starts_with("53") || state.starts_with("58"))
-        return failure{errc::io_failure, true, text("server resources")};
-      return failure{errc::internal, false, text("statement failed")};
+      const auto cls = postgres::detail::classify_sqlstate(state);
+      return failure{cls.code, cls.transient,
+                     "postgresql sqlstate " + state + " (" + std::string(cls.meaning) + ")"};
     }
     if (const auto* generic = dynamic_cast<const ::soci::soci_error*>(&e)) {
       const bool connection = generic->get_error_category() == ::soci::soci_error::connection_error;
