@@ -4,7 +4,10 @@
 #include <soci/soci.h>
 
 #include <cstdint>
+#include <typeinfo>
+#include <utility>
 
+#include "txoutbox/error.hpp"
 #include "txoutbox/identifier.hpp"
 
 namespace txoutbox::soci::detail {
@@ -24,6 +27,45 @@ std::string dialect::version_table_ddl(const std::string& table) const {
          " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, "
          "applied_at BIGINT NOT NULL DEFAULT (" +
          now_ms() + "))";
+}
+
+void dialect::commit(::soci::session& session) const {
+  session << "COMMIT";
+}
+
+void dialect::rollback(::soci::session& session) const {
+  if (in_transaction(session))
+    session << "ROLLBACK";
+}
+
+std::size_t dialect::count_tables(::soci::session& session, const std::string& schema,
+                                  std::span<const std::string_view> names) const {
+  const auto sql = table_exists_sql(schema);
+  std::size_t found = 0;
+  for (const auto name : names) {
+    const std::string n(name);
+    long long count = 0;
+    session << sql, ::soci::use(schema, "s"), ::soci::use(n, "n"), ::soci::into(count);
+    found += count > 0 ? 1 : 0;
+  }
+  return found;
+}
+
+failure dialect::describe(const std::exception& e) const {
+  if (const auto* own = dynamic_cast<const txoutbox::error*>(&e))
+    return failure{own->code(), own->transient(), own->what()};
+  if (auto native = describe_native(e))
+    return std::move(*native);
+  const std::string name(label());
+  if (const auto* generic = dynamic_cast<const ::soci::soci_error*>(&e)) {
+    const bool connection = generic->get_error_category() == ::soci::soci_error::connection_error;
+    return failure{
+        connection ? errc::connection_failed : errc::internal, connection,
+        name + ": " + (connection ? std::string(connect_failure()) : "statement failed")};
+  }
+  if (dynamic_cast<const std::bad_cast*>(&e) != nullptr)
+    return failure{errc::internal, false, name + ": unexpected column type"};
+  return failure{errc::internal, false, name + ": " + typeid(e).name()};
 }
 
 const dialect* dialect_for_scheme(std::string_view scheme) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -100,13 +101,13 @@ class dialect {
   virtual bool in_transaction(::soci::session& session) const = 0;
   /// Begins a transaction that will write (SQLite: BEGIN IMMEDIATE).
   virtual void begin_write(::soci::session& session) const = 0;
-  /// Ends the open transaction (COMMIT / ROLLBACK).
-  virtual void commit(::soci::session& session) const = 0;
-  virtual void rollback(::soci::session& session) const = 0;
+  /// Ends the open transaction: COMMIT; ROLLBACK only when one is open.
+  void commit(::soci::session& session) const;
+  void rollback(::soci::session& session) const;
 
-  /// How many of `names` exist as tables in `schema`.
-  virtual std::size_t count_tables(::soci::session& session, const std::string& schema,
-                                   std::span<const std::string_view> names) const = 0;
+  /// How many of `names` exist as tables in `schema` (asked with table_exists_sql()).
+  std::size_t count_tables(::soci::session& session, const std::string& schema,
+                           std::span<const std::string_view> names) const;
   /// Per-database setup before migrating, outside a transaction (SQLite: WAL journal mode;
   /// MariaDB: GET_LOCK, CREATE DATABASE; PostgreSQL: CREATE SCHEMA).
   virtual void before_migrate(::soci::session& session, const std::string& schema) const = 0;
@@ -136,8 +137,21 @@ class dialect {
   /// `target` with any password removed, for messages.
   virtual std::string redact(const std::string& target) const = 0;
 
-  /// Maps an exception thrown by a statement of this dialect. Never includes bound values.
-  virtual failure describe(const std::exception& e) const = 0;
+  /// Maps an exception thrown by a statement of this dialect: the library's own errors
+  /// pass through, the driver's native errors go through describe_native(), SOCI's
+  /// generic ones by category. Never includes bound values.
+  failure describe(const std::exception& e) const;
+
+ protected:
+  /// The name used in error texts ("sqlite", "mariadb", "postgresql").
+  virtual std::string_view label() const noexcept = 0;
+  /// What a failed connect is called in error texts.
+  virtual std::string_view connect_failure() const noexcept { return "cannot connect"; }
+  /// One count(*) query with :s (schema) and :n (table name) that is 1 when the table exists.
+  virtual std::string table_exists_sql(const std::string& schema) const = 0;
+  /// The dialect's one error table, for the driver's native error type; nullopt when `e`
+  /// is not of that type.
+  virtual std::optional<failure> describe_native(const std::exception& e) const = 0;
 };
 
 /// The dialect of the session's backend; usage_error(invalid_argument) for a backend this

@@ -105,24 +105,10 @@ class mysql_dialect_impl final : public dialect {
     return (native(session)->server_status & SERVER_STATUS_IN_TRANS) != 0;
   }
   void begin_write(::soci::session& session) const override { session << "START TRANSACTION"; }
-  void commit(::soci::session& session) const override { session << "COMMIT"; }
-  void rollback(::soci::session& session) const override {
-    if (in_transaction(session))
-      session << "ROLLBACK";
-  }
 
-  std::size_t count_tables(::soci::session& session, const std::string& schema,
-                           std::span<const std::string_view> names) const override {
-    std::size_t found = 0;
-    for (const auto name : names) {
-      const std::string n(name);
-      long long count = 0;
-      session << "SELECT count(*) FROM information_schema.tables WHERE table_schema = :s "
-                 "AND table_name = :n",
-          ::soci::use(schema), ::soci::use(n), ::soci::into(count);
-      found += count > 0 ? 1 : 0;
-    }
-    return found;
+  std::string table_exists_sql(const std::string&) const override {
+    return "SELECT count(*) FROM information_schema.tables WHERE table_schema = :s "
+           "AND table_name = :n";
   }
 
   void before_migrate(::soci::session& session, const std::string& schema) const override {
@@ -212,10 +198,9 @@ class mysql_dialect_impl final : public dialect {
 
   std::string redact(const std::string& target) const override { return connect_redact(target); }
 
-  failure describe(const std::exception& e) const override {
-    if (const auto* own = dynamic_cast<const txoutbox::error*>(&e)) {
-      return failure{own->code(), own->transient(), own->what()};
-    }
+  std::string_view label() const noexcept override { return "mariadb"; }
+
+  std::optional<failure> describe_native(const std::exception& e) const override {
     if (const auto* my = dynamic_cast<const ::soci::mysql_soci_error*>(&e)) {
       const unsigned n = my->err_num_;
       const auto text = [n](std::string_view what) {
@@ -249,15 +234,7 @@ class mysql_dialect_impl final : public dialect {
           return failure{errc::internal, false, text("statement failed")};
       }
     }
-    if (const auto* generic = dynamic_cast<const ::soci::soci_error*>(&e)) {
-      const bool connection = generic->get_error_category() == ::soci::soci_error::connection_error;
-      return failure{connection ? errc::connection_failed : errc::internal, connection,
-                     connection ? "mariadb: cannot connect" : "mariadb: statement failed"};
-    }
-    if (dynamic_cast<const std::bad_cast*>(&e) != nullptr) {
-      return failure{errc::internal, false, "mariadb: unexpected column type"};
-    }
-    return failure{errc::internal, false, std::string("mariadb: ") + typeid(e).name()};
+    return std::nullopt;
   }
 };
 

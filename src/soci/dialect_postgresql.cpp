@@ -106,24 +106,9 @@ class postgresql_dialect_impl final : public dialect {
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
   }
   void begin_write(::soci::session& session) const override { session << "BEGIN"; }
-  void commit(::soci::session& session) const override { session << "COMMIT"; }
-  void rollback(::soci::session& session) const override {
-    if (in_transaction(session))
-      session << "ROLLBACK";
-  }
 
-  std::size_t count_tables(::soci::session& session, const std::string& schema,
-                           std::span<const std::string_view> names) const override {
-    std::size_t found = 0;
-    for (const auto name : names) {
-      const std::string n(name);
-      long long count = 0;
-      session << "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = :s "
-                 "AND tablename = :n",
-          ::soci::use(schema), ::soci::use(n), ::soci::into(count);
-      found += count > 0 ? 1 : 0;
-    }
-    return found;
+  std::string table_exists_sql(const std::string&) const override {
+    return "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = :s AND tablename = :n";
   }
 
   void before_migrate(::soci::session& session, const std::string& schema) const override {
@@ -200,25 +185,16 @@ class postgresql_dialect_impl final : public dialect {
 
   std::string redact(const std::string& target) const override { return connect_redact(target); }
 
-  failure describe(const std::exception& e) const override {
-    if (const auto* own = dynamic_cast<const txoutbox::error*>(&e)) {
-      return failure{own->code(), own->transient(), own->what()};
-    }
+  std::string_view label() const noexcept override { return "postgresql"; }
+
+  std::optional<failure> describe_native(const std::exception& e) const override {
     if (const auto* pg = dynamic_cast<const ::soci::postgresql_soci_error*>(&e)) {
       const auto state = pg->sqlstate();
       const auto cls = postgres::detail::classify_sqlstate(state);
       return failure{cls.code, cls.transient,
                      "postgresql sqlstate " + state + " (" + std::string(cls.meaning) + ")"};
     }
-    if (const auto* generic = dynamic_cast<const ::soci::soci_error*>(&e)) {
-      const bool connection = generic->get_error_category() == ::soci::soci_error::connection_error;
-      return failure{connection ? errc::connection_failed : errc::internal, connection,
-                     connection ? "postgresql: cannot connect" : "postgresql: statement failed"};
-    }
-    if (dynamic_cast<const std::bad_cast*>(&e) != nullptr) {
-      return failure{errc::internal, false, "postgresql: unexpected column type"};
-    }
-    return failure{errc::internal, false, std::string("postgresql: ") + typeid(e).name()};
+    return std::nullopt;
   }
 };
 

@@ -66,24 +66,11 @@ class sqlite_dialect_impl final : public dialect {
     return api::sqlite3_get_autocommit(native(session)) == 0;
   }
   void begin_write(::soci::session& session) const override { session << "BEGIN IMMEDIATE"; }
-  void commit(::soci::session& session) const override { session << "COMMIT"; }
-  void rollback(::soci::session& session) const override {
-    if (in_transaction(session))
-      session << "ROLLBACK";
-  }
 
-  std::size_t count_tables(::soci::session& session, const std::string& schema,
-                           std::span<const std::string_view> names) const override {
-    std::size_t found = 0;
-    for (const auto name : names) {
-      const std::string n(name);
-      long long count = 0;
-      session << "SELECT count(*) FROM " + quote(schema) +
-                     ".sqlite_master WHERE type = 'table' AND name = :n",
-          ::soci::use(n), ::soci::into(count);
-      found += count > 0 ? 1 : 0;
-    }
-    return found;
+  std::string table_exists_sql(const std::string& schema) const override {
+    // :s is bound but unused: SQLite names the schema in the table's qualifier.
+    return "SELECT count(*) FROM " + quote(schema) +
+           ".sqlite_master WHERE type = 'table' AND name = :n AND :s = :s";
   }
 
   void before_migrate(::soci::session& session, const std::string& schema) const override {
@@ -124,10 +111,10 @@ class sqlite_dialect_impl final : public dialect {
 
   std::string redact(const std::string& target) const override { return target; }
 
-  failure describe(const std::exception& e) const override {
-    if (const auto* own = dynamic_cast<const txoutbox::error*>(&e)) {
-      return failure{own->code(), own->transient(), own->what()};
-    }
+  std::string_view label() const noexcept override { return "sqlite"; }
+  std::string_view connect_failure() const noexcept override { return "cannot open the database"; }
+
+  std::optional<failure> describe_native(const std::exception& e) const override {
     if (const auto* lite = dynamic_cast<const ::soci::sqlite3_soci_error*>(&e)) {
       const int code = lite->result();
       const int primary = code & 0xff;
@@ -153,15 +140,7 @@ class sqlite_dialect_impl final : public dialect {
           return failure{errc::internal, false, text};
       }
     }
-    if (const auto* generic = dynamic_cast<const ::soci::soci_error*>(&e)) {
-      const bool connection = generic->get_error_category() == ::soci::soci_error::connection_error;
-      return failure{connection ? errc::connection_failed : errc::internal, connection,
-                     connection ? "sqlite: cannot open the database" : "sqlite: statement failed"};
-    }
-    if (dynamic_cast<const std::bad_cast*>(&e) != nullptr) {
-      return failure{errc::internal, false, "sqlite: unexpected column type"};
-    }
-    return failure{errc::internal, false, std::string("sqlite: ") + typeid(e).name()};
+    return std::nullopt;
   }
 };
 
