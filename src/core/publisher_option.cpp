@@ -1,4 +1,4 @@
-// Private helpers for the publishers' --publisher-opt pairs (see publisher_option.hpp).
+// Private helpers for the publishers' key=value options (see publisher_option.hpp).
 #include "core/publisher_option.hpp"
 
 #include <cstdlib>
@@ -8,7 +8,7 @@
 namespace txoutbox::detail {
 
 usage_error publisher_option_error(const std::string& key, const std::string& what) {
-  return usage_error(errc::invalid_argument, key, "--publisher-opt " + key + ": " + what);
+  return usage_error(errc::invalid_argument, key, "option '" + key + "': " + what);
 }
 
 bool parse_bool_option(const std::string& key, const std::string& value) {

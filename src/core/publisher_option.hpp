@@ -1,4 +1,4 @@
-// Private helpers for the publishers' --publisher-opt pairs: the error shape, booleans and
+// Private helpers for the publishers' key=value options: the error shape, booleans and
 // secrets read from an environment variable or a file (never from the command line).
 #pragma once
 
@@ -9,8 +9,9 @@
 
 namespace txoutbox::detail {
 
-/// The usage_error for a bad --publisher-opt pair: field `key`, text
-/// "--publisher-opt <key>: <what>". Returned, not thrown, so callers can throw it or hand it on.
+/// The usage_error for a bad option: field `key`, text "option '<key>': <what>" (a
+/// library text names the option key, never a command-line flag). Returned, not thrown, so callers
+/// can throw it or hand it on.
 usage_error publisher_option_error(const std::string& key, const std::string& what);
 
 /// true/1/yes/on or false/0/no/off; anything else throws publisher_option_error(key, ...).
