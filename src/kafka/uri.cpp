@@ -4,7 +4,6 @@
 #include <string>
 #include <string_view>
 
-#include "core/publisher_option.hpp"
 #include "core/uri/authority.hpp"
 #include "core/uri/option_reader.hpp"
 #include "kafka/detail.hpp"

@@ -1,12 +1,8 @@
 // The NATS publisher from a URI, nats://host:port[,nats://host:port], plus key=value options.
-#include <charconv>
-#include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "core/publisher_option.hpp"
 #include "core/uri/authority.hpp"
 #include "core/uri/option_reader.hpp"
 #include "txoutbox/error.hpp"

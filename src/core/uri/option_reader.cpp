@@ -75,9 +75,9 @@ std::optional<std::string> option_reader::take_secret(const std::string& name, s
                        "give the " + name + " once, through " + env_key + " or " + file_key);
   }
   if (env)
-    return read_secret_env(*env, secret_option_error(env_key));
+    return read_secret_env(*env, env_key);
   if (file)
-    return read_secret_file(*file, trim, secret_option_error(file_key));
+    return read_secret_file(*file, trim, file_key);
   return std::nullopt;
 }
 
