@@ -5,6 +5,7 @@
 #include <chrono>
 #include <mutex>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "txoutbox/publisher.hpp"
@@ -20,6 +21,14 @@ namespace txoutbox {
 /// the base serialises send() calls with a mutex.
 class sync_publisher : public publisher {
  public:
+  /// Thrown by send() when the destination as a whole failed (the connection broke, cannot
+  /// connect, no ack in time): the record is reported `unavailable` with what(), and so is
+  /// every later record of the batch, whatever its route, unsent (key_gate::fail_all_routes).
+  class destination_down : public std::runtime_error {
+   public:
+    using std::runtime_error::runtime_error;
+  };
+
   explicit sync_publisher(bool serialize = false) : serialize_(serialize) {}
 
   std::vector<publish_result> publish(std::span<const outbox_record> batch) noexcept final;
@@ -28,7 +37,8 @@ class sync_publisher : public publisher {
   void shutdown(std::chrono::milliseconds timeout) noexcept override;
 
  protected:
-  /// Sends one record. May throw; an exception becomes `retry` with its what().
+  /// Sends one record. May throw; destination_down becomes `unavailable` for the rest of
+  /// the batch, any other exception `retry` with its what().
   virtual publish_result send(const outbox_record& rec) = 0;
   /// Called once by shutdown(): unblock a send() in progress (close a socket, ...).
   virtual void interrupt() noexcept {}

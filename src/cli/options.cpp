@@ -286,8 +286,7 @@ command parse_relay(const std::vector<std::string>& args) {
   own.add_options()("config", po::value<std::string>(),
                     "JSON file with any of these options as keys (flags win)")(
       "publisher", po::value<std::string>(),
-      "where to publish (required): file:PATH, stdout, kafka://host:port[,host:port], "
-      "redis://host:port[/db], nats://host:port, http(s)://host/path")(
+      ("where to publish (required): " + available_publishers()).c_str())(
       "publisher-opt", po::value<std::vector<std::string>>()->composing(),
       "publisher option key=value (repeatable; the keys of each publisher are in "
       "docs/cli.md); secrets only through *-env / *-file keys")(

@@ -1,61 +1,31 @@
 // publisher_uri: the publishers the command line can build, selected by URI scheme.
 #include "publisher_uri.hpp"
 
+#include <algorithm>
+#include <array>
 #include <string_view>
 
-#include "core/publisher_option.hpp"
+#include "core/uri/option_reader.hpp"
 #include "database_url.hpp"
 #include "failure.hpp"
 #include "output.hpp"
+#include "publisher_registry.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/file_publisher.hpp"
-#ifdef TXOUTBOX_CLI_HAVE_KAFKA
-#include "txoutbox/kafka/publisher.hpp"
-#endif
-#ifdef TXOUTBOX_CLI_HAVE_REDIS
-#include "txoutbox/redis/publisher.hpp"
-#endif
-#ifdef TXOUTBOX_CLI_HAVE_NATS
-#include "txoutbox/nats/publisher.hpp"
-#endif
-#ifdef TXOUTBOX_CLI_HAVE_HTTP
-#include "txoutbox/http/publisher.hpp"
-#endif
 
 namespace txoutbox::cli {
 namespace {
 
-/// Which publishers this binary has, for error messages.
-std::string available() {
-  std::string out = "file:PATH, stdout";
-#ifdef TXOUTBOX_CLI_HAVE_KAFKA
-  out += ", kafka://";
-#endif
-#ifdef TXOUTBOX_CLI_HAVE_REDIS
-  out += ", redis://";
-#endif
-#ifdef TXOUTBOX_CLI_HAVE_NATS
-  out += ", nats://";
-#endif
-#ifdef TXOUTBOX_CLI_HAVE_HTTP
-  out += ", http(s)://";
-#endif
-  return out;
-}
+namespace uri_kit = txoutbox::detail::uri;
 
-/// The file publisher's boolean options, with the library's one rule and text.
-bool parse_bool(const std::string& key, const std::string& value) {
-  try {
-    return txoutbox::detail::parse_bool_option(key, value);
-  } catch (const usage_error& e) {
-    throw failure(exit_usage, e.what());
-  }
-}
+/// The schemes of txoutbox's optional publishers, to tell "not built" from "unknown".
+constexpr std::array<std::string_view, 5> optional_schemes{"kafka", "redis", "nats", "http",
+                                                           "https"};
 
-[[noreturn, maybe_unused]] void not_built(const std::string& name) {
-  throw failure(
-      exit_usage,
-      "publisher '" + name + "' is not built into this txoutbox (available: " + available() + ")");
+[[noreturn]] void not_built(const std::string& name) {
+  throw failure(exit_usage, "publisher '" + name +
+                                "' is not built into this txoutbox (available: " +
+                                available_publishers() + ")");
 }
 
 /// Runs a transport's option parser, turning its usage_error into exit 2.
@@ -73,7 +43,7 @@ void check_options(const std::string& name, F&& parse) {
 publisher_spec parse_publisher_uri(const std::string& uri,
                                    const std::map<std::string, std::string>& opts) {
   if (uri.empty())
-    throw failure(exit_usage, "--publisher is required (" + available() + ")");
+    throw failure(exit_usage, "--publisher is required (" + available_publishers() + ")");
   publisher_spec spec;
   spec.uri = uri;
   spec.opts = opts;
@@ -83,10 +53,8 @@ publisher_spec parse_publisher_uri(const std::string& uri,
   if (uri == "stdout" || uri == "stdout:") {
     spec.kind = publisher_kind::stdout_lines;
     spec.display = "stdout";
-    if (!opts.empty()) {
-      throw failure(exit_usage, "unknown --publisher-opt '" + opts.begin()->first +
-                                    "' for the stdout publisher");
-    }
+    check_options("stdout",
+                  [&] { uri_kit::option_reader(opts, "the stdout publisher").finish("none"); });
     return spec;
   }
   if (scheme == "file") {
@@ -105,50 +73,31 @@ publisher_spec parse_publisher_uri(const std::string& uri,
     spec.kind = publisher_kind::file;
     spec.path = path;
     spec.display = "file:" + path;
-    for (const auto& [key, value] : opts) {
-      if (key != "fsync")
-        throw failure(exit_usage, "unknown --publisher-opt '" + key + "' for the file publisher");
-      spec.fsync = parse_bool(key, value);
-    }
+    check_options("file", [&] {
+      uri_kit::option_reader in(opts, "the file publisher");
+      spec.fsync = in.take_bool("fsync").value_or(true);
+      in.finish("fsync");
+    });
     return spec;
   }
-  if (scheme == "kafka") {
-#ifdef TXOUTBOX_CLI_HAVE_KAFKA
-    spec.kind = publisher_kind::kafka;
-    check_options("kafka", [&] { (void)kafka::parse_publisher_uri(uri, opts); });
+  if (const publisher_entry* entry = builtin_publishers().find(scheme)) {
+    spec.kind = publisher_kind::registered;
+    spec.entry = entry;
+    if (entry->check)
+      check_options(scheme, [&] { entry->check(uri, opts); });
     return spec;
-#else
-    not_built("kafka");
-#endif
   }
-  if (scheme == "redis") {
-#ifdef TXOUTBOX_CLI_HAVE_REDIS
-    spec.kind = publisher_kind::redis;
-    check_options("redis", [&] { (void)redis::parse_publisher_uri(uri, opts); });
-    return spec;
-#else
-    not_built("redis");
-#endif
-  }
-  if (scheme == "nats") {
-#ifdef TXOUTBOX_CLI_HAVE_NATS
-    spec.kind = publisher_kind::nats;
-    check_options("nats", [&] { (void)nats::parse_publisher_uri(uri, opts); });
-    return spec;
-#else
-    not_built("nats");
-#endif
-  }
-  if (scheme == "http" || scheme == "https") {
-#ifdef TXOUTBOX_CLI_HAVE_HTTP
-    spec.kind = publisher_kind::http;
-    return spec;  // the http factory checks its options when it builds the publisher
-#else
-    not_built("http");
-#endif
-  }
-  throw failure(exit_usage,
-                "unknown publisher scheme '" + scheme + "' (available: " + available() + ")");
+  if (std::find(optional_schemes.begin(), optional_schemes.end(), scheme) != optional_schemes.end())
+    not_built(scheme == "https" ? "http" : scheme);
+  throw failure(exit_usage, "unknown publisher scheme '" + scheme +
+                                "' (available: " + available_publishers() + ")");
+}
+
+std::string available_publishers() {
+  std::string out = "file:PATH, stdout";
+  for (const publisher_entry& entry : builtin_publishers().entries())
+    out += ", " + entry.shape;
+  return out;
 }
 
 std::shared_ptr<publisher> make_publisher(const publisher_spec& spec) {
@@ -159,30 +108,10 @@ std::shared_ptr<publisher> make_publisher(const publisher_spec& spec) {
         return make_file_publisher(file_publisher_options{.path = spec.path, .fsync = spec.fsync});
       case publisher_kind::stdout_lines:
         return make_stdout_publisher();
-      case publisher_kind::kafka:
-#ifdef TXOUTBOX_CLI_HAVE_KAFKA
-        return kafka::make_publisher_from_uri(spec.uri, spec.opts);
-#else
+      case publisher_kind::registered:
+        if (spec.entry != nullptr)
+          return spec.entry->make(spec.uri, spec.opts);
         break;
-#endif
-      case publisher_kind::redis:
-#ifdef TXOUTBOX_CLI_HAVE_REDIS
-        return redis::make_publisher_from_uri(spec.uri, spec.opts);
-#else
-        break;
-#endif
-      case publisher_kind::nats:
-#ifdef TXOUTBOX_CLI_HAVE_NATS
-        return nats::make_publisher_from_uri(spec.uri, spec.opts);
-#else
-        break;
-#endif
-      case publisher_kind::http:
-#ifdef TXOUTBOX_CLI_HAVE_HTTP
-        return http::make_publisher_from_uri(spec.uri, spec.opts);
-#else
-        break;
-#endif
     }
   } catch (const usage_error& e) {
     throw failure(exit_usage, "--publisher " + name + ": " + sanitize(e.what()));

@@ -34,6 +34,9 @@ std::vector<publish_result> sync_publisher::publish(std::span<const outbox_recor
       } else {
         result = send(rec);
       }
+    } catch (const destination_down& e) {
+      result = publish_result::unavailable(e.what());
+      gate.fail_all_routes(result.reason);
     } catch (const std::exception& e) {
       result = publish_result::retry(e.what());
     } catch (...) {

@@ -1,4 +1,4 @@
-// The command line's --publisher-opt pairs for the HTTP publisher, parsed without building it.
+// The HTTP publisher's key=value options, parsed without building the publisher.
 #pragma once
 
 #include <map>
@@ -10,7 +10,7 @@
 namespace txoutbox::http::detail {
 
 /// The options make_publisher_from_uri(uri, opts) builds its publisher from: `uri` copied
-/// into `url` unchecked (make_publisher parses it), every --publisher-opt pair checked.
+/// into `url` unchecked (make_publisher parses it), every option checked.
 /// Throws usage_error naming the bad option; reads a secret-env / secret-file secret.
 publisher_options parse_publisher_options(std::string_view uri,
                                           const std::map<std::string, std::string>& opts);

@@ -1,12 +1,11 @@
-// The Kafka publisher from the command line: kafka://host:port[,...] plus --publisher-opt pairs.
+// The Kafka publisher from a URI, kafka://host:port[,...], plus key=value options.
 #include <algorithm>
-#include <charconv>
 #include <set>
 #include <string>
 #include <string_view>
 
-#include "core/publisher_option.hpp"
 #include "core/uri/authority.hpp"
+#include "core/uri/option_reader.hpp"
 #include "kafka/detail.hpp"
 #include "kafka/secrets.hpp"
 #include "txoutbox/error.hpp"
@@ -73,50 +72,34 @@ publisher_options parse_publisher_uri(std::string_view uri,
     o.properties[name] = std::move(value);
   };
 
-  for (const auto& [key, value] : opts) {
-    if (key == "topic") {
-      o.topic = value;
-    } else if (key == "topic-prefix") {
-      o.topic_prefix = value;
-    } else if (key.starts_with("topic-map.")) {
-      const std::string type = key.substr(10);
-      if (type.empty())
-        bad_option(key, "needs an aggregate type after 'topic-map.'");
-      o.topic_map[type] = value;
-    } else if (key == "java-partitioner") {
-      o.java_compatible_partitioner = txoutbox::detail::parse_bool_option(key, value);
-    } else if (key == "source") {
-      if (value.empty())
-        bad_option(key, "must not be empty");
-      o.source = value;
-    } else if (key == "delivery-timeout-ms") {
-      long long ms = 0;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-      if (ec != std::errc() || end != value.data() + value.size() || ms <= 0 || ms > INT32_MAX)
-        bad_option(key, "expected a positive number of milliseconds, got '" + value + "'");
-      o.delivery_timeout = std::chrono::milliseconds(ms);
-    } else if (key.starts_with("property.")) {
-      const std::string name = key.substr(9);
-      if (name.ends_with("-env")) {
-        const std::string prop = name.substr(0, name.size() - 4);
-        set_property(key, prop, txoutbox::detail::read_secret_option(key, value));
-      } else if (name.ends_with("-file")) {
-        const std::string prop = name.substr(0, name.size() - 5);
-        set_property(key, prop, txoutbox::detail::read_secret_option(key, value));
-      } else {
-        if (txoutbox::detail::is_secret_property(name)) {
-          bad_option(key, "secrets are not taken on the command line: use property." + name +
-                              "-env=VARIABLE or property." + name + "-file=PATH");
-        }
-        set_property(key, name, value);
-      }
+  uri_kit::option_reader in(opts, "the kafka publisher");
+  o.topic = in.take("topic").value_or(o.topic);
+  o.topic_prefix = in.take("topic-prefix").value_or(o.topic_prefix);
+  for (auto& [type, topic] : in.take_prefixed("topic-map.")) {
+    if (type.empty())
+      bad_option("topic-map.", "needs an aggregate type after 'topic-map.'");
+    o.topic_map[type] = std::move(topic);
+  }
+  o.java_compatible_partitioner =
+      in.take_bool("java-partitioner").value_or(o.java_compatible_partitioner);
+  o.source = in.take_nonempty("source").value_or(o.source);
+  o.delivery_timeout = in.take_ms("delivery-timeout-ms").value_or(o.delivery_timeout);
+  for (const auto& [name, value] : in.take_prefixed("property.")) {
+    const std::string key = "property." + name;
+    if (name.ends_with("-env") || name.ends_with("-file")) {
+      const std::string prop = name.substr(0, name.rfind('-'));
+      set_property(key, prop, txoutbox::detail::read_secret_option(key, value));
     } else {
-      bad_option(key,
-                 "unknown option for the kafka publisher (known: topic, topic-prefix, "
-                 "topic-map.<aggregatetype>, java-partitioner, source, delivery-timeout-ms, "
-                 "property.<librdkafka key>[-env|-file])");
+      if (txoutbox::detail::is_secret_property(name)) {
+        bad_option(key, "secrets are not taken on the command line: use property." + name +
+                            "-env=VARIABLE or property." + name + "-file=PATH");
+      }
+      set_property(key, name, value);
     }
   }
+  in.finish(
+      "topic, topic-prefix, topic-map.<aggregatetype>, java-partitioner, source, "
+      "delivery-timeout-ms, property.<librdkafka key>[-env|-file]");
   return o;
 }
 

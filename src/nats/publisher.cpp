@@ -4,7 +4,6 @@
 
 #include <nats/nats.h>
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,7 +17,7 @@
 #include "core/wire_format.hpp"
 #include "nats/subject.hpp"
 #include "txoutbox/error.hpp"
-#include "txoutbox/key_gate.hpp"
+#include "txoutbox/sync_publisher.hpp"
 
 namespace txoutbox::nats {
 
@@ -107,44 +106,15 @@ void check(natsStatus s, const char* what) {
 
 /// Publishes each record synchronously and waits for its JetStream ack. Thread-safe.
 ///
-/// The batch rules of the publisher contract (key_gate), plus one: after a failure of the
-/// connection itself (no ack in time, disconnected, cannot connect) the rest of the batch,
-/// whatever its route, is reported `unavailable` unsent (key_gate::fail_all_routes), so a
-/// hung server costs one ack_timeout per batch, not one per key or subject.
-class nats_publisher final : public txoutbox::publisher {
+/// The batch rules of the publisher contract (sync_publisher, key_gate), plus one: after a
+/// failure of the connection itself (no ack in time, disconnected, cannot connect) send()
+/// throws destination_down, so the rest of the batch, whatever its route, is reported
+/// `unavailable` unsent and a hung server costs one ack_timeout per batch, not one per key.
+class nats_publisher final : public txoutbox::sync_publisher {
  public:
   explicit nats_publisher(publisher_options options)
       : options_(std::move(options)),
         subject_(detail::subject_template::parse(options_.subject_template)) {}
-
-  std::vector<publish_result> publish(std::span<const outbox_record> batch) noexcept override {
-    std::vector<publish_result> results;
-    results.reserve(batch.size());
-    key_gate gate(*this);
-    for (const outbox_record& rec : batch) {
-      if (is_shut_down()) {
-        results.push_back(publish_result::retry(shut_down_reason));
-        continue;
-      }
-      if (auto held = gate.refusal(rec)) {
-        results.push_back(std::move(*held));
-        continue;
-      }
-      bool stop_batch = false;
-      publish_result result;
-      try {
-        result = send(rec, stop_batch);
-      } catch (const std::exception& e) {
-        result = publish_result::retry(e.what());  // libnats could not build the message
-      } catch (...) {
-        result = publish_result::retry("unknown exception in nats publisher");
-      }
-      if (stop_batch)
-        gate.fail_all_routes(result.reason);
-      results.push_back(gate.record(rec, std::move(result)));
-    }
-    return results;
-  }
 
   /// The stream every message must land in when one is expected, else the message's
   /// subject: the unit whose outage (no stream, stream offline, no responders) is shared.
@@ -157,25 +127,17 @@ class nats_publisher final : public txoutbox::publisher {
     return subject;
   }
 
-  bool flush(std::chrono::milliseconds /*timeout*/) noexcept override {
-    return true;  // every ok was acked by the stream before publish() returned
-  }
-
-  void shutdown(std::chrono::milliseconds /*timeout*/) noexcept override {
-    if (shut_down_.exchange(true, std::memory_order_acq_rel))
-      return;
+ protected:
+  // flush() is sync_publisher's: every ok was acked by the stream before publish() returned.
+  void interrupt() noexcept override {
     std::lock_guard lock(mutex_);
     if (conn_)
       natsConnection_Close(conn_->nc);  // wakes a js_PublishMsg waiting for its ack
   }
 
- private:
-  bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
-
-  /// Sends one record and waits for its ack. Sets `stop_batch` when the failure is the
-  /// connection's (then the result is `unavailable`). Throws when libnats cannot build
-  /// the message.
-  publish_result send(const outbox_record& rec, bool& stop_batch) {
+  /// Sends one record and waits for its ack. Throws destination_down when the failure is
+  /// the connection's, another exception when libnats cannot build the message.
+  publish_result send(const outbox_record& rec) override {
     const auto& m = rec.msg;
     if (auto unsafe = txoutbox::detail::routing_reject(m, true))
       return *unsafe;  // CR/LF/NUL would split a header line or the subject
@@ -194,13 +156,10 @@ class nats_publisher final : public txoutbox::publisher {
     } catch (const std::exception& e) {
       if (is_shut_down())
         return publish_result::retry(shut_down_reason);
-      stop_batch = true;  // cannot connect, or the stream cannot be made
-      return publish_result::unavailable(e.what());
+      throw destination_down(e.what());  // cannot connect, or the stream cannot be made
     }
-    if (natsConnection_Status(conn->nc) != NATS_CONN_STATUS_CONNECTED) {
-      stop_batch = true;
-      return publish_result::unavailable("nats: not connected (reconnecting)");
-    }
+    if (natsConnection_Status(conn->nc) != NATS_CONN_STATUS_CONNECTED)
+      throw destination_down("nats: not connected (reconnecting)");
 
     natsMsg* raw_msg = nullptr;
     check(natsMsg_Create(&raw_msg, subject.c_str(), nullptr, m.payload.data(),
@@ -234,13 +193,13 @@ class nats_publisher final : public txoutbox::publisher {
     std::unique_ptr<jsPubAck, ack_deleter> ack(raw_ack);
     if (s == NATS_OK)
       return publish_result::ok();  // ack->Duplicate too: the stream already has this id
-    return classify(s, jerr, subject, stop_batch);
+    return classify(s, jerr, subject);
   }
 
+ private:
   /// A failed js_PublishMsg: the server's or stream's state is `unavailable` (the whole
-  /// connection's sets `stop_batch`), the message's own fault `reject`.
-  publish_result classify(natsStatus s, jsErrCode jerr, const std::string& subject,
-                          bool& stop_batch) {
+  /// connection's throws destination_down), the message's own fault `reject`.
+  publish_result classify(natsStatus s, jsErrCode jerr, const std::string& subject) {
     const std::string text = status_text(s);
     if (is_shut_down())
       return publish_result::retry(shut_down_reason);
@@ -250,9 +209,8 @@ class nats_publisher final : public txoutbox::publisher {
                                            "': no JetStream stream captures the subject (yet), "
                                            "or JetStream is not ready");
       case NATS_TIMEOUT:
-        stop_batch = true;
-        return publish_result::unavailable("nats: no JetStream ack within " +
-                                           std::to_string(options_.ack_timeout.count()) + " ms");
+        throw destination_down("nats: no JetStream ack within " +
+                               std::to_string(options_.ack_timeout.count()) + " ms");
       case NATS_MAX_PAYLOAD:
       case NATS_INVALID_SUBJECT:
         return publish_result::reject("nats: " + text);
@@ -271,8 +229,7 @@ class nats_publisher final : public txoutbox::publisher {
       return publish_result::reject(reason);
     }
     // Disconnected, closed, I/O errors, stale connection, ...: the connection's problem.
-    stop_batch = true;
-    return publish_result::unavailable("nats: " + text);
+    throw destination_down("nats: " + text);
   }
 
   /// The shared connection, (re)made when there is none or it was closed. Throws
@@ -397,7 +354,6 @@ class nats_publisher final : public txoutbox::publisher {
   std::shared_ptr<connection> conn_;
   std::string last_connect_error_;
   std::chrono::steady_clock::time_point last_connect_failure_{};
-  std::atomic<bool> shut_down_{false};
 };
 
 [[noreturn]] void bad_field(const std::string& field, const std::string& what) {

@@ -1,14 +1,10 @@
-// The NATS publisher from the command line: nats://host:port[,nats://host:port] plus
-// --publisher-opt pairs.
-#include <charconv>
-#include <cstdint>
-#include <limits>
+// The NATS publisher from a URI, nats://host:port[,nats://host:port], plus key=value options.
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "core/publisher_option.hpp"
 #include "core/uri/authority.hpp"
+#include "core/uri/option_reader.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/nats/publisher.hpp"
 
@@ -17,10 +13,6 @@ namespace txoutbox::nats {
 namespace {
 
 namespace uri_kit = txoutbox::detail::uri;
-
-[[noreturn]] void bad_option(const std::string& key, const std::string& what) {
-  throw txoutbox::detail::publisher_option_error(key, what);
-}
 
 [[noreturn]] void bad_uri(const std::string& what) {
   throw usage_error(
@@ -38,8 +30,8 @@ void check_server(std::string_view server) {
     rest.remove_suffix(1);
   if (rest.find('@') != std::string_view::npos)
     bad_uri(
-        "credentials in the URI are refused (use --publisher-opt user, password-env, "
-        "token-env, ...)");
+        "credentials in the URI are refused (use the options user, password-env, token-env, "
+        "...)");
   uri_kit::host_port hp;
   if (const auto problem = uri_kit::check_host_port(rest, hp);
       problem != uri_kit::authority_problem::none)
@@ -60,52 +52,21 @@ publisher_options parse_publisher_uri(std::string_view uri,
   publisher_options o;
   o.url = std::string(uri);
 
-  bool token_given = false;
-  bool password_given = false;
-  for (const auto& [key, value] : opts) {
-    if (key == "subject-template") {
-      o.subject_template = value;
-    } else if (key == "stream") {
-      o.stream_name = value;
-    } else if (key == "create-stream") {
-      o.create_stream = txoutbox::detail::parse_bool_option(key, value);
-    } else if (key == "ack-timeout-ms") {
-      long long ms = 0;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || ms <= 0 ||
-          ms > std::numeric_limits<std::int32_t>::max())
-        bad_option(key, "expected a positive number of milliseconds, got '" + value + "'");
-      o.ack_timeout = std::chrono::milliseconds(ms);
-    } else if (key == "source") {
-      if (value.empty())
-        bad_option(key, "must not be empty");
-      o.source = value;
-    } else if (key == "user") {
-      if (value.empty())
-        bad_option(key, "must not be empty");
-      o.user = value;
-    } else if (key == "token-env" || key == "token-file") {
-      if (token_given)
-        bad_option(key, "give the token once, through token-env or token-file");
-      token_given = true;
-      o.token = txoutbox::detail::read_secret_option(key, value);
-    } else if (key == "password-env" || key == "password-file") {
-      if (password_given)
-        bad_option(key, "give the password once, through password-env or password-file");
-      password_given = true;
-      o.password = txoutbox::detail::read_secret_option(key, value);
-    } else if (key == "token" || key == "password") {
-      bad_option(key, "secrets are not taken on the command line: use " + key +
-                          "-env=VARIABLE or " + key + "-file=PATH");
-    } else {
-      bad_option(key,
-                 "unknown option for the nats publisher (known: subject-template, stream, "
-                 "create-stream, ack-timeout-ms, source, user, token-env, token-file, "
-                 "password-env, password-file)");
-    }
-  }
-  if (password_given && o.user.empty())
-    bad_option("user", "a password needs --publisher-opt user");
+  uri_kit::option_reader in(opts, "the nats publisher");
+  o.subject_template = in.take("subject-template").value_or(o.subject_template);
+  o.stream_name = in.take("stream").value_or(o.stream_name);
+  o.create_stream = in.take_bool("create-stream").value_or(o.create_stream);
+  o.ack_timeout = in.take_ms("ack-timeout-ms").value_or(o.ack_timeout);
+  o.source = in.take_nonempty("source").value_or(o.source);
+  o.user = in.take_nonempty("user").value_or(o.user);
+  o.token = in.take_secret("token").value_or("");
+  const auto password = in.take_secret("password");
+  in.finish(
+      "subject-template, stream, create-stream, ack-timeout-ms, source, user, token-env, "
+      "token-file, password-env, password-file");
+  if (password && o.user.empty())
+    throw txoutbox::detail::publisher_option_error("user", "a password needs the option user");
+  o.password = password.value_or("");
   return o;
 }
 

@@ -1,5 +1,4 @@
-// The Redis publisher from the command line: redis://[user@]host:port[/db] plus --publisher-opt
-// pairs.
+// The Redis publisher from a URI, redis://[user@]host:port[/db], plus key=value options.
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -7,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/publisher_option.hpp"
 #include "core/uri/authority.hpp"
+#include "core/uri/option_reader.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/redis/publisher.hpp"
 
@@ -19,10 +18,6 @@ namespace {
 namespace uri_kit = txoutbox::detail::uri;
 
 constexpr const char* uri_shape = "redis://[user@]host[:port][/db]";
-
-[[noreturn]] void bad_option(const std::string& key, const std::string& what) {
-  throw txoutbox::detail::publisher_option_error(key, what);
-}
 
 [[noreturn]] void bad_uri(const std::string& what) {
   throw usage_error(errc::malformed_input, "publisher",
@@ -39,13 +34,6 @@ std::optional<long long> parse_number(std::string_view text, long long lo, long 
   return value;
 }
 
-std::chrono::milliseconds parse_ms(const std::string& key, const std::string& value) {
-  const auto ms = parse_number(value, 1, std::numeric_limits<std::int32_t>::max());
-  if (!ms)
-    bad_option(key, "expected a positive number of milliseconds, got '" + value + "'");
-  return std::chrono::milliseconds(*ms);
-}
-
 }  // namespace
 
 publisher_options parse_publisher_uri(std::string_view uri,
@@ -59,9 +47,7 @@ publisher_options parse_publisher_uri(std::string_view uri,
   // Never echo the authority back: it could hold a password.
   if (const auto [userinfo, after] = uri_kit::split_userinfo(rest); userinfo) {
     if (uri_kit::split_credentials(*userinfo).password)
-      bad_uri(
-          "a password in the URI is refused (use --publisher-opt password-env or "
-          "password-file)");
+      bad_uri("a password in the URI is refused (use the option password-env or password-file)");
     if (userinfo->empty())
       bad_uri("empty user name before '@'");
     o.username = std::string(*userinfo);
@@ -75,7 +61,7 @@ publisher_options parse_publisher_uri(std::string_view uri,
   }
   if (authority.find_first_of("?#") != std::string_view::npos ||
       path.find_first_of("?#/") != std::string_view::npos)
-    bad_uri("query strings and fragments are not supported (use --publisher-opt)");
+    bad_uri("query strings and fragments are not supported (use options)");
   uri_kit::host_port hp;
   if (const auto problem = uri_kit::check_host_port(authority, hp);
       problem != uri_kit::authority_problem::none)
@@ -90,40 +76,20 @@ publisher_options parse_publisher_uri(std::string_view uri,
     o.db = static_cast<int>(*db);
   }
 
-  bool password_given = false;
-  for (const auto& [key, value] : opts) {
-    if (key == "stream-prefix") {
-      o.stream_prefix = value;
-    } else if (key == "stream") {
-      if (value.empty())
-        bad_option(key, "must not be empty");
-      o.stream = value;
-    } else if (key == "maxlen") {
-      const auto n = parse_number(value, 0, std::numeric_limits<long long>::max());
-      if (!n)
-        bad_option(key, "expected a number of entries (0 = unbounded), got '" + value + "'");
-      o.maxlen = static_cast<std::size_t>(*n);
-    } else if (key == "connect-timeout-ms") {
-      o.connect_timeout = parse_ms(key, value);
-    } else if (key == "command-timeout-ms") {
-      o.command_timeout = parse_ms(key, value);
-    } else if (key == "password-env" || key == "password-file") {
-      if (password_given)
-        bad_option(key, "give the password once, through password-env or password-file");
-      password_given = true;
-      o.password = txoutbox::detail::read_secret_option(key, value);
-    } else if (key == "password") {
-      bad_option(key,
-                 "secrets are not taken on the command line: use password-env=VARIABLE or "
-                 "password-file=PATH");
-    } else {
-      bad_option(key,
-                 "unknown option for the redis publisher (known: stream-prefix, stream, maxlen, "
-                 "connect-timeout-ms, command-timeout-ms, password-env, password-file)");
-    }
-  }
+  uri_kit::option_reader in(opts, "the redis publisher");
+  o.stream_prefix = in.take("stream-prefix").value_or(o.stream_prefix);
+  o.stream = in.take_nonempty("stream").value_or(o.stream);
+  if (const auto n = in.take_int("maxlen", 0, std::numeric_limits<std::int64_t>::max(),
+                                 "a number of entries (0 = unbounded)"))
+    o.maxlen = static_cast<std::size_t>(*n);
+  o.connect_timeout = in.take_ms("connect-timeout-ms").value_or(o.connect_timeout);
+  o.command_timeout = in.take_ms("command-timeout-ms").value_or(o.command_timeout);
+  o.password = in.take_secret("password").value_or("");
+  in.finish(
+      "stream-prefix, stream, maxlen, connect-timeout-ms, command-timeout-ms, password-env, "
+      "password-file");
   if (!o.username.empty() && o.password.empty())
-    bad_uri("a user name needs a password (--publisher-opt password-env or password-file)");
+    bad_uri("a user name needs a password (option password-env or password-file)");
   return o;
 }
 

@@ -350,3 +350,30 @@ TEST_CASE("every command answers --help on stdout with exit 0", "[cli][usage]") 
   CHECK(top.out.find("relay") != std::string::npos);
   CHECK(top.out.find("dead") != std::string::npos);
 }
+
+TEST_CASE("relay --help and an unknown scheme list the publishers this build registered",
+          "[cli][usage][publisher]") {
+  const auto help = run_cli({"relay", "--help"}, clean_env);
+  const auto unknown = run_cli(
+      {"relay", "--db", "postgresql://127.0.0.1:1/x", "--publisher", "mqtt://broker"}, clean_env);
+  INFO("help: " << help.out);
+  INFO("error: " << unknown.err);
+  const auto both_have = [&](const std::string& shape) {
+    return help.out.find(shape) != std::string::npos &&
+           unknown.err.find(shape) != std::string::npos;
+  };
+  CHECK(both_have("file:PATH, stdout"));
+#ifdef TXOUTBOX_CLI_TEST_KAFKA
+  CHECK(both_have("kafka://"));
+#endif
+#ifdef TXOUTBOX_CLI_TEST_REDIS
+  CHECK(both_have("redis://"));
+#endif
+#ifdef TXOUTBOX_CLI_TEST_NATS
+  CHECK(both_have("nats://"));
+#endif
+#ifdef TXOUTBOX_CLI_HTTP_SQLITE
+  CHECK(both_have("http(s)://"));
+#endif
+  CHECK_FALSE(both_have("mqtt://"));
+}

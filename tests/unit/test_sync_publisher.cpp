@@ -95,6 +95,25 @@ TEST_CASE("sync publisher returns one result per record in batch order", "[publi
   CHECK(pub.publish({}).empty());
 }
 
+TEST_CASE("sync publisher reports the rest of a batch unavailable, unsent, after destination_down",
+          "[publisher][sync][unavailable]") {
+  fake_transport pub([](const outbox_record& rec) -> publish_result {
+    if (rec.seq == 2)
+      throw txoutbox::sync_publisher::destination_down("connection lost");
+    return publish_result::ok();
+  });
+  const std::vector<outbox_record> batch{record("a", 1), record("b", 2), record("c", 3),
+                                         record("a", 4)};
+  const auto results = pub.publish(batch);
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].status == publish_status::ok);
+  CHECK(results[1].status == publish_status::unavailable);
+  CHECK(results[1].reason == "connection lost");
+  CHECK(results[2].status == publish_status::unavailable);
+  CHECK(results[3].status == publish_status::unavailable);
+  CHECK(pub.sent() == std::vector<std::int64_t>{1, 2});  // c3 and a4 never reached it
+}
+
 TEST_CASE("sync publisher stops a key after a retry and still sends other keys",
           "[publisher][sync][order]") {
   fake_transport pub([](const outbox_record& rec) {

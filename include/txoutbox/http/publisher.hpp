@@ -76,8 +76,8 @@ struct publisher_options {
 /// control character, or an extra header with a bad name or value.
 std::unique_ptr<publisher> make_publisher(publisher_options options);
 
-/// For the command line (`--publisher URI --publisher-opt key=value`). `uri` is the
-/// URL; `opts` keys: timeout-ms, source, max-connections, verify-peer (true/false),
+/// Builds a publisher from a URL and key=value options (what the command line passes).
+/// `opts` keys: timeout-ms, source, max-connections, verify-peer (true/false),
 /// ca-file, refuse-private (true/false), header.<name>, and the signing secret through
 /// secret-env (name of an environment variable) or secret-file (path of a file whose
 /// content, trailing whitespace trimmed, is the secret) — never the secret itself.

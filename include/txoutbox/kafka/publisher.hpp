@@ -54,8 +54,8 @@ struct publisher_options {
 /// message's own headers. See docs/publishers/kafka.md for the delivery semantics.
 std::unique_ptr<txoutbox::publisher> make_publisher(publisher_options options);
 
-/// Builds a publisher from the command line's `--publisher kafka://host:port[,host:port]`
-/// and its `--publisher-opt key=value` pairs. Keys: `topic`, `topic-prefix`,
+/// Builds a publisher from a URI `kafka://host:port[,host:port]` and key=value options
+/// (what the command line passes). Keys: `topic`, `topic-prefix`,
 /// `topic-map.<aggregatetype>` (= topic), `java-partitioner` (true/false), `source`,
 /// `delivery-timeout-ms`, `property.<librdkafka key>` (= value), and for secrets
 /// `property.<key>-env` (= name of an environment variable holding the value) or

@@ -62,8 +62,8 @@ struct publisher_options {
 /// process-wide nats_Close), which unblocks a publish() waiting for an ack.
 std::unique_ptr<txoutbox::publisher> make_publisher(publisher_options options);
 
-/// Builds a publisher from the command line's `--publisher nats://host:port[,nats://...]`
-/// and its `--publisher-opt key=value` pairs. Keys: `subject-template`, `stream`,
+/// Builds a publisher from a URI `nats://host:port[,nats://...]` and key=value options
+/// (what the command line passes). Keys: `subject-template`, `stream`,
 /// `create-stream` (true/false), `ack-timeout-ms`, `source`, `user`, and secrets through
 /// `token-env` / `token-file` and `password-env` / `password-file` (an environment
 /// variable's name or a file's path; one trailing newline is dropped) — credentials in

@@ -53,8 +53,8 @@ struct publisher_options {
 /// shutting its socket down.
 std::unique_ptr<txoutbox::publisher> make_publisher(publisher_options options);
 
-/// Builds a publisher from the command line's `--publisher redis://[user@]host:port[/db]`
-/// and its `--publisher-opt key=value` pairs. Keys: `stream-prefix`, `stream`, `maxlen`,
+/// Builds a publisher from a URI `redis://[user@]host:port[/db]` and key=value options
+/// (what the command line passes). Keys: `stream-prefix`, `stream`, `maxlen`,
 /// `connect-timeout-ms`, `command-timeout-ms`, and the password through `password-env`
 /// (name of an environment variable) or `password-file` (path of a file; one trailing
 /// newline is dropped) — a password in the URI itself is refused, and never printed.
