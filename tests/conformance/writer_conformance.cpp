@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "order_message.hpp"
 #include "txoutbox/error.hpp"
 #include "txoutbox/partition.hpp"
 
@@ -15,16 +16,7 @@ namespace txoutbox::conformance {
 
 namespace {
 
-/// A valid message for `key`: type "OrderPlaced", payload {"key": key, "n": n}.
-message make_message(const std::string& key, int n = 0) {
-  return {.id = {},
-          .aggregate_type = "order",
-          .aggregate_id = key,
-          .type = "OrderPlaced",
-          .payload = R"({"key":")" + key + R"(","n":)" + std::to_string(n) + "}",
-          .headers = {},
-          .deliver_after = std::nullopt};
-}
+using testing::make_message;
 
 /// The stored headers object as a map; FAILs when it is not an object of strings.
 header_map headers_of(const stored_row& row) {
@@ -410,15 +402,18 @@ void a_plain_insert_of_the_debezium_columns_is_a_complete_enqueue(writer_harness
   REQUIRE(store->acquire("relay-a", p, std::chrono::seconds(30)).has_value());
   const std::uint32_t parts[] = {p};
   message_id claimed_id;
+  int claimed = 0;
   for (const auto& cp : store->claim("relay-a", parts, 10)) {
     for (const auto& r : cp.records) {
       if (r.msg.aggregate_id != "plain-2")
         continue;
+      ++claimed;
       claimed_id = r.msg.id;
       CHECK(h.same_json(r.msg.payload, R"({"n": 1})"));
       CHECK(r.msg.headers.empty());
     }
   }
+  CHECK(claimed == 1);
   CHECK(claimed_id.to_string() == given);
 }
 
@@ -451,6 +446,7 @@ void a_session_with_no_open_transaction_is_refused(writer_harness& h) {
   }
   const std::vector<message> batch{make_message("k", 1), make_message("k", 2)};
   REQUIRE_THROWS_AS(h.enqueue_without_transaction(batch), usage_error);
+  REQUIRE(h.rows().empty());
   {
     auto tx = h.begin();
     tx->enqueue(make_message("k"));
