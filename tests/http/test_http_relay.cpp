@@ -116,35 +116,6 @@ TEST_CASE("401 then 404 then 200 dead-letters nothing while a 400 dead-letters i
   CHECK(accepted == std::set<std::string>(good.begin(), good.end()));
 }
 
-namespace {
-
-/// Hands out rows whose aggregate id was replaced by `value`, as rows written by plain SQL
-/// that skipped validation would arrive.
-class hostile_rows : public relay_test::forwarding_store {
- public:
-  hostile_rows(std::shared_ptr<txoutbox::testing::memory_store> inner, std::set<std::string> ids,
-               std::string value)
-      : forwarding_store(std::move(inner)), ids_(std::move(ids)), value_(std::move(value)) {}
-  std::vector<txoutbox::claimed_partition> claim(const std::string& o,
-                                                 std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
-    auto claimed = inner_->claim(o, p, limit);
-    for (auto& cp : claimed) {
-      for (auto& rec : cp.records) {
-        if (ids_.contains(rec.msg.id.to_string()))
-          rec.msg.aggregate_id = value_;
-      }
-    }
-    return claimed;
-  }
-
- private:
-  std::set<std::string> ids_;
-  std::string value_;
-};
-
-}  // namespace
-
 TEST_CASE(
     "a row whose routing field would inject a header or smuggle a request never reaches "
     "the webhook",
@@ -165,7 +136,8 @@ TEST_CASE(
                         .to_string();
     (k % 3 == 0 ? hostile : good).insert(id);
   }
-  auto store = std::make_shared<hostile_rows>(inner, hostile, value);
+  auto store =
+      std::make_shared<relay_test::hostile_row_store>(inner, hostile, "aggregate_id", value);
   std::shared_ptr<txoutbox::publisher> pub =
       txoutbox::http::make_publisher({.url = server.url(), .timeout = 10'000ms});
   txoutbox::relay relay(store, pub, txoutbox::relay_options{.threads = 2, .poll_interval = 10ms});

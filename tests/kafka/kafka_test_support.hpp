@@ -16,6 +16,9 @@
 
 namespace kafka_test {
 
+/// The Kafka protocol ApiKey of ProduceRequest, for rd_kafka_mock_push_request_errors.
+inline constexpr std::int16_t produce_api = 0;
+
 /// An in-process Kafka cluster (librdkafka's mock brokers) on loopback ports, created
 /// standalone on a throwaway client handle so that publishers and consumers are ordinary
 /// clients pointed at bootstraps(). Destroy it after every client using it.

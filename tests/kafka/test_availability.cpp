@@ -13,17 +13,12 @@
 using namespace std::chrono_literals;
 using kafka_test::make_record;
 using kafka_test::mock_cluster;
+using kafka_test::produce_api;
 using kafka_test::read_topic;
 using txoutbox::outbox_record;
 using txoutbox::publish_status;
 using txoutbox::kafka::make_publisher;
 using txoutbox::kafka::publisher_options;
-
-namespace {
-
-constexpr std::int16_t produce_api = 0;  // Kafka protocol ApiKey of ProduceRequest
-
-}  // namespace
 
 TEST_CASE("kafka publisher reports unavailable for a topic that does not exist, per topic",
           "[kafka][unavailable]") {

@@ -17,6 +17,7 @@
 using namespace std::chrono_literals;
 using kafka_test::make_record;
 using kafka_test::mock_cluster;
+using kafka_test::produce_api;
 using kafka_test::read_topic;
 using txoutbox::outbox_record;
 using txoutbox::publish_status;
@@ -25,8 +26,6 @@ using txoutbox::kafka::publisher_options;
 using txoutbox::testing::wait_until;
 
 namespace {
-
-constexpr std::int16_t produce_api = 0;  // Kafka protocol ApiKey of ProduceRequest
 
 /// Reconnect quickly once brokers are back, so tests do not wait out the default
 /// 10 s reconnect backoff.

@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 using kafka_test::consumed;
 using kafka_test::make_record;
 using kafka_test::mock_cluster;
+using kafka_test::produce_api;
 using kafka_test::read_topic;
 using txoutbox::outbox_record;
 using txoutbox::publish_status;
@@ -22,8 +23,6 @@ using txoutbox::kafka::make_publisher;
 using txoutbox::kafka::publisher_options;
 
 namespace {
-
-constexpr std::int16_t produce_api = 0;  // Kafka protocol ApiKey of ProduceRequest
 
 /// `count` records over `keys` keys, round-robin, numbered so each key's n grows.
 std::vector<outbox_record> records(const std::string& type, int count, int keys) {

@@ -20,21 +20,6 @@ using txoutbox::testing::wait_until;
 using namespace txoutbox::testing::nats;
 using namespace std::chrono_literals;
 
-namespace {
-
-/// The nats-server binary, or "" after a WARN (FAIL under CI).
-std::string nats_binary() {
-  auto path = private_server::find_program("nats-server");
-  if (path.empty()) {
-    if (txoutbox::testing::running_under_ci())
-      FAIL("nats-server is not installed (CI=true)");
-    WARN("nats-server is not installed: skipped");
-  }
-  return path;
-}
-
-}  // namespace
-
 TEST_CASE("nats publisher reports unavailable for every record when the server is unreachable",
           "[nats][unavailable]") {
   txoutbox::nats::publisher_options opts;
@@ -52,7 +37,7 @@ TEST_CASE("nats publisher reports unavailable for every record when the server i
 }
 
 TEST_CASE("nats publisher reports unavailable once its server is stopped", "[nats][unavailable]") {
-  const auto bin = nats_binary();
+  const auto bin = txoutbox::testing::required_program("nats-server");
   if (bin.empty())
     return;
   private_server srv(bin, &nats_server_args);
@@ -75,7 +60,7 @@ TEST_CASE("nats publisher reports unavailable once its server is stopped", "[nat
 
 TEST_CASE("relay delivers everything once through a nats-server killed and restarted mid-stream",
           "[nats][relay][fault]") {
-  const auto bin = nats_binary();
+  const auto bin = txoutbox::testing::required_program("nats-server");
   if (bin.empty())
     return;
   private_server srv(bin, &nats_server_args);

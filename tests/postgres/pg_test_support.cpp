@@ -66,14 +66,4 @@ long long schema_fixture::count(std::string_view table_name) {
   return exec("SELECT count(*) FROM " + table(table_name))[0][0].as<long long>();
 }
 
-message make_message(std::string_view key, int n) {
-  return {.id = {},
-          .aggregate_type = "order",
-          .aggregate_id = std::string(key),
-          .type = "OrderPlaced",
-          .payload = R"({"key":")" + std::string(key) + R"(","n":)" + std::to_string(n) + "}",
-          .headers = {},
-          .deliver_after = std::nullopt};
-}
-
 }  // namespace txoutbox::testing::pg

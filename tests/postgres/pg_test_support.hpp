@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "order_message.hpp"
 #include "txoutbox/message.hpp"
 #include "txoutbox/postgres/writer.hpp"
 
@@ -48,8 +49,8 @@ struct schema_fixture {
   long long count(std::string_view table_name);
 };
 
-/// A valid message for `key`: type "OrderPlaced", payload {"key": key, "n": n}.
-message make_message(std::string_view key, int n = 0);
+/// A valid message for `key` (order_message.hpp).
+using testing::make_message;
 
 }  // namespace txoutbox::testing::pg
 

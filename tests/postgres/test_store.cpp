@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -619,6 +620,28 @@ void bulk_load(schema_fixture& fx, const std::string& key, long long first_id, l
   fx.exec("ANALYZE " + fx.table("outbox"));
 }
 
+/// EXPLAIN (`options`) of the store's own claim statement, prepared, for owner "relay",
+/// partitions 0-15 and limit 100, once with plan_cache_mode force_custom_plan and once with
+/// force_generic_plan; `check` gets each parsed plan (the mode is in the INFO).
+void for_each_claim_plan(schema_fixture& fx, const std::string& options,
+                         const std::function<void(const rapidjson::Document&)>& check) {
+  const txoutbox::postgres::detail::store_sql sql(fx.quoted());
+  fx.exec("PREPARE txo_claim_plan AS " + sql.claim);
+  for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
+    INFO("plan_cache_mode " << mode);
+    fx.exec(std::string("SET plan_cache_mode = ") + mode);
+    const auto plan = fx.exec("EXPLAIN (" + options +
+                              ") EXECUTE txo_claim_plan('relay', "
+                              "'{0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15}', 100)")[0][0]
+                          .as<std::string>();
+    rapidjson::Document doc;
+    doc.Parse(plan.c_str());
+    REQUIRE_FALSE(doc.HasParseError());
+    check(doc);
+  }
+  fx.exec("RESET plan_cache_mode");
+}
+
 /// Shared buffers (hit + read) the top plan node of an EXPLAIN (ANALYZE, BUFFERS, FORMAT
 /// JSON) touched: the whole statement's page accesses, a plan property and not a time.
 long long buffers_touched(const rapidjson::Document& doc) {
@@ -636,21 +659,9 @@ TEST_CASE("postgres claim stays an index scan at a large backlog", "[pg][store][
   auto s = open_store(fx);
   acquire_all(*s, "relay", partitions);
 
-  const txoutbox::postgres::detail::store_sql sql(fx.quoted());
-  fx.exec("PREPARE txo_claim_plan AS " + sql.claim);
-  for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
-    INFO("plan_cache_mode " << mode);
-    fx.exec(std::string("SET plan_cache_mode = ") + mode);
-    const auto plan = fx.exec(
-                            "EXPLAIN (FORMAT JSON) EXECUTE txo_claim_plan('relay', "
-                            "'{0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15}', 100)")[0][0]
-                          .as<std::string>();
-    rapidjson::Document doc;
-    doc.Parse(plan.c_str());
-    REQUIRE_FALSE(doc.HasParseError());
+  for_each_claim_plan(fx, "FORMAT JSON", [](const rapidjson::Document& doc) {
     CHECK_FALSE(has_seq_scan(doc, "outbox"));
-  }
-  fx.exec("RESET plan_cache_mode");
+  });
   // The check itself can see a sequential scan (a filter no index serves).
   rapidjson::Document control;
   control.Parse(fx.exec("EXPLAIN (FORMAT JSON) SELECT * FROM " + fx.table("outbox") +
@@ -689,24 +700,12 @@ TEST_CASE("postgres claim reads none of the rows queued behind blocked heads",
   auto s = open_store(fx);
   acquire_all(*s, "relay", partitions);
 
-  const txoutbox::postgres::detail::store_sql sql(fx.quoted());
-  fx.exec("PREPARE txo_claim_plan AS " + sql.claim);
-  for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
-    INFO("plan_cache_mode " << mode);
-    fx.exec(std::string("SET plan_cache_mode = ") + mode);
-    const auto plan = fx.exec(
-                            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE txo_claim_plan("
-                            "'relay', '{0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15}', 100)")[0][0]
-                          .as<std::string>();
-    rapidjson::Document doc;
-    doc.Parse(plan.c_str());
-    REQUIRE_FALSE(doc.HasParseError());
+  for_each_claim_plan(fx, "ANALYZE, BUFFERS, FORMAT JSON", [&](const rapidjson::Document& doc) {
     CHECK_FALSE(has_seq_scan(doc, "outbox"));
     // A claim that stepped over the waiting rows would touch at least one page per row
     // (an index entry or a heap tuple); this one hops from key to key instead.
     CHECK(buffers_touched(doc) < queued / 4);
-  }
-  fx.exec("RESET plan_cache_mode");
+  });
 
   const auto claimed = s->claim("relay", all_partitions(partitions), 100);
   std::size_t total = 0;

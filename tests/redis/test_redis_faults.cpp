@@ -30,17 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The redis-server binary, or "" after a WARN (FAIL under CI).
-std::string redis_binary() {
-  auto path = private_server::find_program("redis-server");
-  if (path.empty()) {
-    if (txoutbox::testing::running_under_ci())
-      FAIL("redis-server is not installed (CI=true)");
-    WARN("redis-server is not installed: skipped");
-  }
-  return path;
-}
-
 std::vector<std::string> with_password(int port, const std::string& dir) {
   auto args = redis_server_args(port, dir);
   args.insert(args.end(), {"--requirepass", "s3cret pass"});
@@ -51,7 +40,7 @@ std::vector<std::string> with_password(int port, const std::string& dir) {
 
 TEST_CASE("redis READONLY replies are unavailable and the same records succeed once writable",
           "[redis][unavailable]") {
-  const auto bin = redis_binary();
+  const auto bin = txoutbox::testing::required_program("redis-server");
   if (bin.empty())
     return;
   private_server srv(bin, &redis_server_args);
@@ -83,7 +72,7 @@ TEST_CASE("redis READONLY replies are unavailable and the same records succeed o
 
 TEST_CASE("redis publisher authenticates with the password and a wrong one is unavailable",
           "[redis][auth]") {
-  const auto bin = redis_binary();
+  const auto bin = txoutbox::testing::required_program("redis-server");
   if (bin.empty())
     return;
   private_server srv(bin, &with_password);
@@ -109,7 +98,7 @@ TEST_CASE("redis publisher authenticates with the password and a wrong one is un
 
 TEST_CASE("redis publisher reports unavailable once its server is stopped",
           "[redis][unavailable]") {
-  const auto bin = redis_binary();
+  const auto bin = txoutbox::testing::required_program("redis-server");
   if (bin.empty())
     return;
   private_server srv(bin, &redis_server_args);
@@ -178,7 +167,7 @@ TEST_CASE("redis shutdown unblocks a publish waiting on a server that never answ
 
 TEST_CASE("relay delivers everything through a redis-server killed and restarted mid-stream",
           "[redis][relay][fault]") {
-  const auto bin = redis_binary();
+  const auto bin = txoutbox::testing::required_program("redis-server");
   if (bin.empty())
     return;
   private_server srv(bin, &redis_server_args);

@@ -1,9 +1,10 @@
-// The store conformance harness for the SOCI server dialects (MariaDB, PostgreSQL).
+// The conformance harnesses for the SOCI server dialects (MariaDB, PostgreSQL).
 #pragma once
 
 #include <thread>
 
 #include "server_support.hpp"
+#include "soci_conformance.hpp"
 #include "store_conformance.hpp"
 #include "txoutbox/soci/store.hpp"
 #include "txoutbox/soci/transaction.hpp"
@@ -87,5 +88,27 @@ class server_harness final : public txoutbox::conformance::harness {
   std::unique_ptr<::soci::session> session_;
   std::unique_ptr<txoutbox::soci::writer> writer_;
 };
+
+/// A fresh database (MariaDB) or schema (PostgreSQL) for the writer and inbox harnesses.
+class server_database final : public soci_conformance::database {
+ public:
+  server_database(kind k, std::uint32_t partitions) : db_(k, partitions) {}
+  std::unique_ptr<::soci::session> open() const override { return db_.open(); }
+  std::string url() const override { return db_.url; }
+  std::string schema() const override { return db_.schema; }
+  std::string table(std::string_view t) const override { return db_.table(t); }
+
+ private:
+  server_db db_;
+};
+
+inline soci_conformance::dialect dialect_of(kind k) {
+  return k == kind::mysql ? soci_conformance::dialect::mysql
+                          : soci_conformance::dialect::postgresql;
+}
+
+inline soci_conformance::database_factory database_factory_for(kind k) {
+  return [k](std::uint32_t partitions) { return std::make_unique<server_database>(k, partitions); };
+}
 
 }  // namespace txoutbox::testing::soci_server

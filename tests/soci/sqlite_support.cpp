@@ -44,15 +44,4 @@ long long temp_db::count(std::string_view table) const {
   return n;
 }
 
-message make_message(std::string_view key, int n) {
-  return message{
-      .id = {},
-      .aggregate_type = "order",
-      .aggregate_id = std::string(key),
-      .type = "OrderPlaced",
-      .payload = R"({"key":")" + std::string(key) + R"(","n":)" + std::to_string(n) + "}",
-      .headers = {},
-      .deliver_after = std::nullopt};
-}
-
 }  // namespace txoutbox::testing::sqlite

@@ -9,6 +9,7 @@
 
 #include <soci/soci.h>
 
+#include "order_message.hpp"
 #include "txoutbox/message.hpp"
 
 namespace txoutbox::testing::sqlite {
@@ -32,7 +33,7 @@ struct temp_db {
   long long count(std::string_view table) const;
 };
 
-/// A valid message for `key`: type "OrderPlaced", payload {"key": key, "n": n}.
-message make_message(std::string_view key, int n = 0);
+/// A valid message for `key` (order_message.hpp).
+using testing::make_message;
 
 }  // namespace txoutbox::testing::sqlite

@@ -1,4 +1,5 @@
-// SOCI-PostgreSQL: the libpqxx backend's schema shared both ways, NOTIFY, inbox, migrations.
+// SOCI-PostgreSQL only: the libpqxx backend's schema shared both ways, NOTIFY, migrations.
+// The writer and inbox behaviours every backend shares are in tests/conformance/.
 #include <catch2/catch.hpp>
 
 #include <future>
@@ -13,7 +14,6 @@
 #include "txoutbox/postgres/migrate.hpp"
 #include "txoutbox/postgres/store.hpp"
 #include "txoutbox/postgres/writer.hpp"
-#include "txoutbox/soci/inbox.hpp"
 #include "txoutbox/soci/migrate.hpp"
 #include "txoutbox/soci/store.hpp"
 #include "txoutbox/soci/transaction.hpp"
@@ -82,27 +82,6 @@ TEST_CASE("soci postgresql url part with a vertical tab cannot add a conninfo ke
   // sslmode=disable. Found by tests/fuzz/fuzz_soci_url.
   const auto t = txoutbox::soci::parse_url("postgresql://app@db%0Bsslmode=disable/orders");
   REQUIRE(t.connect == "host='db\vsslmode=disable' dbname=orders user=app");
-}
-
-TEST_CASE("soci postgresql writer refuses a session with no open transaction",
-          "[soci-pg][writer]") {
-  TXOUTBOX_REQUIRE_SERVER(pg);
-  server_db db(pg);
-  auto s = db.open();
-  const txoutbox::soci::writer w({.schema = db.schema});
-  try {
-    w.enqueue(*s, make_message("k"));
-    FAIL("enqueue outside a transaction was accepted");
-  } catch (const txoutbox::usage_error& e) {
-    REQUIRE(e.code() == txoutbox::errc::no_transaction);
-  }
-  {
-    txoutbox::soci::write_transaction tx(*s);
-    w.enqueue(*s, make_message("k"));
-    tx.commit();
-  }
-  REQUIRE_THROWS_AS(w.enqueue(*s, make_message("k", 2)), txoutbox::usage_error);
-  REQUIRE(db.count("outbox") == 1);
 }
 
 TEST_CASE("soci postgresql rows written by the SOCI writer are claimed by the libpqxx store",
@@ -228,44 +207,6 @@ TEST_CASE("soci postgresql writer notifies the libpqxx channel at commit only",
   // One notification per transaction (identical ones fold), none for the rolled-back one.
   listener.await_notification(0, 200'000);
   REQUIRE(r.count == 1);
-}
-
-TEST_CASE("soci postgresql inbox says first time once and a duplicate waits for the first",
-          "[soci-pg][inbox]") {
-  TXOUTBOX_REQUIRE_SERVER(pg);
-  server_db db(pg);
-  const txoutbox::soci::inbox inbox({.schema = db.schema});
-  auto first = db.open();
-  txoutbox::soci::write_transaction tx(*first);
-  REQUIRE(inbox.first_time(*first, "billing", "m-1"));
-  REQUIRE_FALSE(inbox.first_time(*first, "billing", "m-1"));
-  REQUIRE(inbox.first_time(*first, "shipping", "m-1"));
-  auto second = std::async(std::launch::async, [&] {
-    auto s = db.open();
-    txoutbox::soci::write_transaction tx2(*s);
-    const bool fresh = inbox.first_time(*s, "billing", "m-1");
-    tx2.commit();
-    return fresh;
-  });
-  auto watcher = db.open();
-  REQUIRE(txoutbox::testing::wait_until([&] {
-    long long waiting = 0;
-    *watcher << "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-                "datname = current_database()",
-        ::soci::into(waiting);
-    return waiting > 0;
-  }));
-  tx.commit();
-  REQUIRE_FALSE(second.get());
-  REQUIRE(db.count("outbox_inbox") == 2);
-
-  txoutbox::soci::write_transaction purge(*first);
-  *first << "UPDATE " + db.table("outbox_inbox") +
-                " SET processed_at = processed_at - interval '2 hours'";
-  REQUIRE(inbox.purge_older_than(*first, std::chrono::hours(1), 1) == 1);
-  REQUIRE(inbox.purge_older_than(*first, std::chrono::hours(1), 5) == 1);
-  purge.commit();
-  REQUIRE(db.count("outbox_inbox") == 0);
 }
 
 TEST_CASE("soci postgresql owner lock refuses a second holder until released",

@@ -1,6 +1,8 @@
-// The store conformance suite on SOCI-SQLite: a fresh temporary database file per case.
+// The store, writer and inbox conformance suites on SOCI-SQLite: a fresh temporary database
+// file per case.
 #include <thread>
 
+#include "soci_conformance.hpp"
 #include "sqlite_support.hpp"
 #include "store_conformance.hpp"
 #include "txoutbox/soci/store.hpp"
@@ -79,6 +81,36 @@ std::unique_ptr<txoutbox::conformance::harness> make_sqlite_harness() {
   return std::make_unique<sqlite_harness>();
 }
 
+namespace sc = txoutbox::testing::soci_conformance;
+
+/// A temporary database file for the writer and inbox harnesses.
+class sqlite_database final : public sc::database {
+ public:
+  explicit sqlite_database(std::uint32_t partitions) : db_(partitions) {}
+  std::unique_ptr<soci::session> open() const override { return db_.open(); }
+  std::string url() const override { return db_.url(); }
+  std::string schema() const override { return {}; }
+  std::string table(std::string_view t) const override { return std::string(t); }
+
+ private:
+  txoutbox::testing::sqlite::temp_db db_;
+};
+
+std::unique_ptr<sc::database> make_sqlite_database(std::uint32_t partitions) {
+  return std::make_unique<sqlite_database>(partitions);
+}
+
+std::unique_ptr<txoutbox::conformance::writer_harness> make_sqlite_writer_harness() {
+  return sc::make_writer_harness(sc::dialect::sqlite, "sqlite", make_sqlite_database);
+}
+
+std::unique_ptr<txoutbox::conformance::inbox_harness> make_sqlite_inbox_harness() {
+  return sc::make_inbox_harness(sc::dialect::sqlite, "sqlite", make_sqlite_database);
+}
+
 }  // namespace
 
 TXOUTBOX_STORE_CONFORMANCE_TESTS("sqlite", make_sqlite_harness)
+TXOUTBOX_WRITER_CONFORMANCE_TESTS("sqlite", make_sqlite_writer_harness)
+TXOUTBOX_WRITER_SESSION_CHECK_TESTS("sqlite", make_sqlite_writer_harness)
+TXOUTBOX_INBOX_CONFORMANCE_TESTS("sqlite", make_sqlite_inbox_harness)

@@ -1,6 +1,8 @@
 // private_server: spawning, killing and restarting a test-owned server process.
 #include "private_server.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,6 +19,8 @@
 #include <thread>
 
 #include "txoutbox/testing/wait.hpp"
+
+#include "txoutbox/testing/servers.hpp"
 
 extern char** environ;
 
@@ -160,6 +164,16 @@ std::string private_server::log() const {
   if (text.size() > 4000)
     text = "..." + text.substr(text.size() - 4000);
   return text;
+}
+
+std::string required_program(const std::string& name) {
+  auto path = private_server::find_program(name);
+  if (path.empty()) {
+    if (running_under_ci())
+      FAIL(name << " is not installed (CI=true)");
+    WARN(name << " is not installed: skipped");
+  }
+  return path;
 }
 
 }  // namespace txoutbox::testing

@@ -47,6 +47,10 @@ class private_server {
   pid_t pid_ = -1;
 };
 
+/// find_program(name) for a test that needs the server: "" after a WARN that the test is
+/// skipped when it is not installed, a FAIL under CI (where a missing server is a failure).
+std::string required_program(const std::string& name);
+
 /// A port that was free a moment ago on 127.0.0.1.
 int free_port();
 

@@ -147,4 +147,38 @@ inline std::size_t distinct(const std::vector<txoutbox::outbox_record>& records)
   return seen.size();
 }
 
+/// Hands out the rows in `ids` (message id text) with the routing field `field`
+/// ("aggregate_type", "type" or "aggregate_id") replaced by `value`, as rows written by plain
+/// SQL that skipped validation would arrive.
+class hostile_row_store : public forwarding_store {
+ public:
+  hostile_row_store(std::shared_ptr<txoutbox::testing::memory_store> inner,
+                    std::set<std::string> ids, std::string field, std::string value)
+      : forwarding_store(std::move(inner)),
+        ids_(std::move(ids)),
+        field_(std::move(field)),
+        value_(std::move(value)) {}
+
+  std::vector<txoutbox::claimed_partition> claim(const std::string& o,
+                                                 std::span<const std::uint32_t> p,
+                                                 std::size_t limit) override {
+    auto claimed = inner_->claim(o, p, limit);
+    for (auto& cp : claimed) {
+      for (auto& rec : cp.records) {
+        if (!ids_.contains(rec.msg.id.to_string()))
+          continue;
+        auto& m = rec.msg;
+        (field_ == "aggregate_type" ? m.aggregate_type
+         : field_ == "type"         ? m.type
+                                    : m.aggregate_id) = value_;
+      }
+    }
+    return claimed;
+  }
+
+ private:
+  std::set<std::string> ids_;
+  std::string field_, value_;
+};
+
 }  // namespace relay_test

@@ -26,39 +26,6 @@ using txoutbox::testing::wait_until;
 
 namespace {
 
-/// Hands out one row with a hostile routing field, as a row written by plain SQL that
-/// skipped validation would arrive.
-class hostile_row_store : public relay_test::forwarding_store {
- public:
-  hostile_row_store(std::shared_ptr<memory_store> inner, txoutbox::message_id target,
-                    std::string field, std::string value)
-      : forwarding_store(std::move(inner)),
-        target_(target),
-        field_(std::move(field)),
-        value_(std::move(value)) {}
-
-  std::vector<txoutbox::claimed_partition> claim(const std::string& o,
-                                                 std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
-    auto claimed = inner_->claim(o, p, limit);
-    for (auto& cp : claimed) {
-      for (auto& rec : cp.records) {
-        if (rec.msg.id != target_)
-          continue;
-        auto& m = rec.msg;
-        (field_ == "aggregate_type" ? m.aggregate_type
-         : field_ == "type"         ? m.type
-                                    : m.aggregate_id) = value_;
-      }
-    }
-    return claimed;
-  }
-
- private:
-  txoutbox::message_id target_;
-  std::string field_, value_;
-};
-
 /// settle() throws a transient error for its first `failures` calls.
 class failing_settle_store : public relay_test::forwarding_store {
  public:
@@ -89,7 +56,8 @@ TEST_CASE("a row with a control character in a routing field is dead-lettered al
   const auto bad = inner->enqueue(make_message("o1", 1));
   inner->enqueue(make_message("o1", 2));
   inner->enqueue(make_message("o2", 1));
-  auto store = std::make_shared<hostile_row_store>(inner, bad, field, value);
+  auto store = std::make_shared<relay_test::hostile_row_store>(
+      inner, std::set<std::string>{bad.to_string()}, field, value);
   auto pub = std::make_shared<scripted_publisher>();
   relay r(store, pub, fast_options(clk, "r1"));
   r.start();
