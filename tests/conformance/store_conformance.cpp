@@ -77,7 +77,7 @@ std::vector<outbox_record> claim_flat(store& s, const std::string& owner, std::u
                                       std::size_t limit = 100) {
   const auto parts = all_partitions(n);
   std::vector<outbox_record> out;
-  for (auto& cp : s.claim(owner, parts, limit)) {
+  for (auto& cp : s.claim(owner, parts, {.rows = limit})) {
     for (auto& r : cp.records)
       out.push_back(std::move(r));
   }
@@ -157,7 +157,7 @@ void require_same_marker(const batch_marker& got, const batch_marker& want) {
 /// The marker stored on partition 0, read through a claim (the SPI's only window on it).
 batch_marker marker_via_claim(store& s, const std::string& owner) {
   const std::vector<std::uint32_t> p0{0};
-  const auto claimed = s.claim(owner, p0, 1);
+  const auto claimed = s.claim(owner, p0, {.rows = 1});
   REQUIRE(claimed.size() == 1);
   return claimed[0].marker;
 }
@@ -235,7 +235,7 @@ void claim_returns_owned_partitions_in_seq_order_up_to_the_limit(harness& h) {
   acquire_or_fail(*s, owner_b, 2);  // partition 3 stays free
 
   const auto parts = all_partitions(n);
-  const auto claimed = s->claim(owner_a, parts, 100);
+  const auto claimed = s->claim(owner_a, parts, {.rows = 100});
   REQUIRE(claimed.size() == 2);
   std::vector<claimed_partition> sorted = claimed;
   std::sort(sorted.begin(), sorted.end(),
@@ -256,7 +256,7 @@ void claim_returns_owned_partitions_in_seq_order_up_to_the_limit(harness& h) {
   }
 
   // The limit applies per partition and keeps the lowest seqs.
-  const auto limited = s->claim(owner_a, parts, 2);
+  const auto limited = s->claim(owner_a, parts, {.rows = 2});
   REQUIRE(limited.size() == 2);
   for (const auto& cp : limited) {
     REQUIRE(ids_of(cp.records) == (cp.partition == 0 ? ids_of({x0, x1}) : ids_of({y0, y1})));
@@ -264,7 +264,7 @@ void claim_returns_owned_partitions_in_seq_order_up_to_the_limit(harness& h) {
 
   // Only the partitions asked for; other owners see only their own; claiming wrote nothing.
   const std::vector<std::uint32_t> only1{1};
-  const auto one = s->claim(owner_a, only1, 100);
+  const auto one = s->claim(owner_a, only1, {.rows = 100});
   REQUIRE(one.size() == 1);
   REQUIRE(one[0].partition == 1);
   REQUIRE(ids_of(claim_flat(*s, owner_b, n)) == ids_of({z0}));
@@ -513,7 +513,7 @@ void an_expired_lease_is_taken_over(harness& h) {
   const auto eb = acquire_or_fail(*peer, owner_b, 0);
   REQUIRE(eb == ea + 1);
   const std::vector<std::uint32_t> p0{0};
-  const auto claimed = peer->claim(owner_b, p0, 10);
+  const auto claimed = peer->claim(owner_b, p0, {.rows = 10});
   REQUIRE(claimed.size() == 1);
   REQUIRE(claimed[0].epoch == eb);
   REQUIRE(ids_of(claimed[0].records) == ids_of({r1}));
@@ -596,7 +596,7 @@ void a_stale_epoch_writes_nothing(harness& h) {
   REQUIRE(lease.epoch == current.epoch);
   REQUIRE(lease.expires_in > 0ms);
   const std::vector<std::uint32_t> p0{0};
-  const auto after = peer->claim(owner_b, p0, 10);
+  const auto after = peer->claim(owner_b, p0, {.rows = 10});
   REQUIRE(after.size() == 1);
   require_same_marker(after[0].marker, b_marker);
   REQUIRE(ids_of(after[0].records) == ids_of({r1, r2, r3}));

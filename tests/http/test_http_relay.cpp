@@ -127,7 +127,7 @@ class hostile_rows : public relay_test::forwarding_store {
       : forwarding_store(std::move(inner)), ids_(std::move(ids)), value_(std::move(value)) {}
   std::vector<txoutbox::claimed_partition> claim(const std::string& o,
                                                  std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
+                                                 const txoutbox::claim_limits& limit) override {
     auto claimed = inner_->claim(o, p, limit);
     for (auto& cp : claimed) {
       for (auto& rec : cp.records) {

@@ -177,7 +177,7 @@ TEST_CASE("soci mariadb plain INSERT of the five Debezium columns is a complete 
   const auto p = txoutbox::partition_of("order-42", n);
   REQUIRE(store->acquire("relay-a", p, std::chrono::seconds(30)).has_value());
   const std::uint32_t parts[] = {p};
-  const auto claimed = store->claim("relay-a", parts, 10);
+  const auto claimed = store->claim("relay-a", parts, {.rows = 10});
   REQUIRE(claimed.size() == 1);
   REQUIRE(claimed[0].records.size() == 1);
   REQUIRE(claimed[0].records[0].msg.id.to_string() == id);

@@ -39,7 +39,7 @@ class hostile_row_store : public relay_test::forwarding_store {
 
   std::vector<txoutbox::claimed_partition> claim(const std::string& o,
                                                  std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
+                                                 const txoutbox::claim_limits& limit) override {
     auto claimed = inner_->claim(o, p, limit);
     for (auto& cp : claimed) {
       for (auto& rec : cp.records) {
