@@ -273,6 +273,7 @@ class pg_store final : public store {
           st_claim, owner, parts, txoutbox::detail::sql_int(limits.rows),
           txoutbox::detail::sql_int(limits.max_bytes), txoutbox::detail::sql_int(limits.max_rows));
       std::vector<claimed_partition> out;
+      bool cut = false;
       for (const auto& row : res) {
         const auto partition = row[0].as<std::uint32_t>();
         if (out.empty() || out.back().partition != partition) {
@@ -290,8 +291,10 @@ class pg_store final : public store {
         r.created_at = from_us(row[13].as<std::int64_t>());
         r.attempts = row[14].as<std::int32_t>();
         out.back().records.push_back(std::move(r));
-        out.back().cut = row[15].as<std::int64_t>() < row[16].as<std::int64_t>();
+        cut = row[15].as<std::int64_t>() < row[16].as<std::int64_t>();  // rn < uncut
       }
+      if (!out.empty())
+        out.back().cut = cut;  // only the last row tells whether rows were left out
       return out;
     });
   }
