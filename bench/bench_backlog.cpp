@@ -36,7 +36,7 @@ round_costs drain_rounds(store& st, const std::vector<std::uint32_t>& parts,
   round_costs c;
   for (int i = 0; i < rounds; ++i) {
     const auto t0 = steady::now();
-    auto claimed = st.claim(owner, parts, limit);
+    auto claimed = st.claim(owner, parts, {.rows = limit});
     c.claim_ms.push_back(ms_since(t0));
     for (auto& cp : claimed) {
       if (cp.records.empty())

@@ -16,7 +16,9 @@ namespace {
 const std::string schema = "bench_hotkey";
 const std::string owner = "bench-hotkey";
 constexpr std::uint32_t partitions = 16;
-constexpr long limit = 100;  // the relay's default batch_size, per partition
+constexpr long limit = 100;                  // the relay's default batch_size, per partition
+constexpr long long max_bytes = 64LL << 20;  // claim_limits defaults: 64 MiB, no row cap
+constexpr long long max_rows = 9223372036854775807LL;
 constexpr long blocked_keys = 1000;
 const std::string all_parts = "{0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15}";
 
@@ -65,7 +67,7 @@ plan_figures explain_claim(pqxx::connection& conn, const std::string& claim_sql,
   for (int i = 0; i < reps; ++i) {
     pqxx::work tx(conn);
     const auto res = tx.exec_params("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim_sql, owner,
-                                    all_parts, limit);
+                                    all_parts, limit, max_bytes, max_rows);
     const std::string json = res[0][0].c_str();
     auto number_after = [&](const std::string& key) {
       const auto at = json.find("\"" + key + "\": ");
@@ -79,7 +81,7 @@ plan_figures explain_claim(pqxx::connection& conn, const std::string& claim_sql,
     if (text && i + 1 == reps) {
       *text = "";
       for (const auto& row : tx.exec_params("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + claim_sql,
-                                            owner, all_parts, limit))
+                                            owner, all_parts, limit, max_bytes, max_rows))
         *text += "    " + std::string(row[0].c_str()) + "\n";
     }
     tx.commit();
@@ -101,7 +103,8 @@ std::string heads_only_claim() {
          "AND NOT EXISTS (SELECT 1 FROM " +
          s +
          ".outbox e WHERE e.partition_no = c.partition_no AND e.aggregateid = c.aggregateid "
-         "AND e.seq < c.seq) ORDER BY c.seq LIMIT $3) o ORDER BY l.partition_no, o.seq";
+         "AND e.seq < c.seq) ORDER BY c.seq LIMIT $3) o WHERE $4::bigint > 0 AND $5::bigint > 0 "
+         "ORDER BY l.partition_no, o.seq";
 }
 
 /// Takes every partition for `owner`, as one relay would; the caller leave()s at the end

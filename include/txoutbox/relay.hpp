@@ -34,8 +34,13 @@ struct batch_report {
 using metrics_hook = std::function<void(const batch_report&)>;
 
 struct relay_options {
-  std::size_t threads = 2;                         ///< worker threads publishing batches
-  std::size_t batch_size = 100;                    ///< max rows claimed per partition per batch
+  std::size_t threads = 2;       ///< worker threads publishing batches
+  std::size_t batch_size = 100;  ///< max rows claimed per partition per batch
+  /// Most payload + headers bytes one claim statement returns (claim_limits::max_bytes):
+  /// the database client holds a whole result in memory. A single larger row still comes,
+  /// alone. Claimed rows waiting for a worker are also capped, at 2 * threads * batch_size
+  /// (docs/relay.md, "Memory").
+  std::size_t claim_max_bytes = claim_limits::default_max_bytes;
   std::chrono::milliseconds poll_interval{500};    ///< claim at least this often
   std::uint32_t max_attempts = 10;                 ///< failed attempts before dead-lettering
   std::chrono::milliseconds backoff_initial{200};  ///< first retry delay (before jitter)

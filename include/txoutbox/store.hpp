@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -34,12 +35,36 @@ struct batch_marker {
   std::int64_t suspect_through = 0;  ///< rows with seq <= this are published one at a time
 };
 
+/// How much one store::claim() may return. The claim-wide budgets exist because the
+/// client library holds a statement's whole result in memory: without them a claim over
+/// many partitions of large rows could hold partitions x rows x row size at once. Both are
+/// enforced in the claim statement itself (a running sum over the result in the order
+/// the partitions were given, each partition's rows in seq order) and cut whole rows from
+/// the end, so each partition's share stays a seq prefix of its uncut share and per-key
+/// order holds. The first row is always returned, however large: a huge row never jams
+/// the relay. Works with designated initializers: `claim_limits{.rows = 100}`.
+struct claim_limits {
+  static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+  static constexpr std::size_t default_max_bytes = std::size_t{64} << 20;  ///< 64 MiB
+
+  std::size_t rows = 100;  ///< per partition (the batch size); 0 claims nothing
+  /// Over the whole claim: bytes of payload plus headers, as the database stores their
+  /// text (PostgreSQL: jsonb's text form; the memory store: payload plus header names and
+  /// values). Rows past the budget are left out, except the claim's first row.
+  std::size_t max_bytes = default_max_bytes;
+  std::size_t max_rows = unlimited;  ///< over the whole claim; the first row always comes
+};
+
 /// The rows claimed from one partition, in seq order.
 struct claimed_partition {
   std::uint32_t partition = 0;
   std::uint64_t epoch = 0;  ///< the lease epoch the claim was made under
   batch_marker marker{};    ///< as stored on the lease row at claim time
   std::vector<outbox_record> records{};
+  /// Set on the last partition of a claim that claim_limits::max_bytes or max_rows cut
+  /// short: claimable rows of this partition after these, or of partitions after it in the
+  /// order given, were left out and can be claimed now.
+  bool cut = false;
 };
 
 /// What to do with one published (or failed) record; applied by settle().
@@ -144,7 +169,7 @@ class store {
 
   // -- relay path --------------------------------------------------------------------
   /// In one statement, for each of `partitions` that `owner` holds with an unexpired
-  /// lease: up to `limit` rows in seq order, where a row qualifies when it and every row
+  /// lease: up to `limits.rows` rows in seq order, where a row qualifies when it and every row
   /// of the same aggregate id with a lower seq still in the outbox are available
   /// (available_at <= now()). So each key contributes a RUN: its head and the rows
   /// directly behind it, ending before its first row in backoff or delayed, whatever is
@@ -156,7 +181,7 @@ class store {
   /// backend's claim SQL and docs/benchmarks.md).
   virtual std::vector<claimed_partition> claim(const std::string& owner,
                                                std::span<const std::uint32_t> partitions,
-                                               std::size_t limit) = 0;
+                                               const claim_limits& limits) = 0;
   /// Stores the crash-loop marker for the batch about to be published. Fenced, and false
   /// when the lease has expired (db clock) even if nobody took it over: a batch begun
   /// then could be published past the lease.

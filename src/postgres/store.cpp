@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "core/claim_budget.hpp"
 #include "core/wire_format.hpp"
 #include "listener.hpp"
 #include "names.hpp"
@@ -261,17 +262,18 @@ class pg_store final : public store {
 
   std::vector<claimed_partition> claim(const std::string& owner,
                                        std::span<const std::uint32_t> partitions,
-                                       std::size_t limit) override {
-    if (partitions.empty() || limit == 0)
+                                       const claim_limits& limits) override {
+    if (partitions.empty() || limits.rows == 0)
       return {};
-    std::vector<std::uint32_t> wanted(partitions.begin(), partitions.end());
-    std::sort(wanted.begin(), wanted.end());
-    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    const auto wanted = txoutbox::detail::unique_in_order(partitions);
     const auto parts = plain_array(wanted, [](std::uint32_t p) { return std::to_string(p); });
     return with_connection("claiming", [&](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      const auto res = tx.exec_prepared(st_claim, owner, parts, static_cast<std::int64_t>(limit));
+      const auto res = tx.exec_prepared(
+          st_claim, owner, parts, txoutbox::detail::sql_int(limits.rows),
+          txoutbox::detail::sql_int(limits.max_bytes), txoutbox::detail::sql_int(limits.max_rows));
       std::vector<claimed_partition> out;
+      bool cut = false;
       for (const auto& row : res) {
         const auto partition = row[0].as<std::uint32_t>();
         if (out.empty() || out.back().partition != partition) {
@@ -289,7 +291,10 @@ class pg_store final : public store {
         r.created_at = from_us(row[13].as<std::int64_t>());
         r.attempts = row[14].as<std::int32_t>();
         out.back().records.push_back(std::move(r));
+        cut = row[15].as<std::int64_t>() < row[16].as<std::int64_t>();  // rn < uncut
       }
+      if (!out.empty())
+        out.back().cut = cut;  // only the last row tells whether rows were left out
       return out;
     });
   }

@@ -20,6 +20,11 @@ namespace txoutbox::postgres::detail {
 ///     keys, never with the rows queued behind blocked heads.
 /// In a window a row qualifies when no row of its key at or before it is unavailable; all
 /// those rows are in the window too, since they have lower seqs.
+/// The claim-wide budgets apply outside the tiers, to their final result (at most
+/// partitions x $3 rows, read by the tiers anyway): a running count and a running sum of
+/// payload + headers bytes in the order the partitions were given ($2, WITH ORDINALITY),
+/// then seq, keep whole rows while within $5 rows and $4 bytes, and always the first row.
+/// Each row carries its running number and the uncut count, so the store can tell a cut.
 inline std::string claim_sql(const std::string& s) {
   const std::string outbox = s + ".outbox";
   const std::string cols =
@@ -37,11 +42,15 @@ inline std::string claim_sql(const std::string& s) {
            " AS (SELECT (SELECT count(*) FROM q" + n + ") >= $3 OR (SELECT count(*) FROM w" + n +
            ") < " + size + " AS exact), ";
   };
-  return "SELECT l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, l.batch_starts, "
-         "l.suspect_through, o.id::text, o.aggregatetype, o.aggregateid, o.type, "
-         "o.payload::text, o.headers::text, o.seq, "
-         "floor(extract(epoch FROM o.created_at) * 1000000)::bigint, o.attempts "
-         "FROM unnest($2::int[]) AS p(partition_no) JOIN " +
+  return "SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, rn, uncut "
+         "FROM (SELECT l.partition_no AS c0, l.epoch AS c1, l.batch_head_seq AS c2, "
+         "l.batch_last_seq AS c3, l.batch_starts AS c4, l.suspect_through AS c5, "
+         "o.id::text AS c6, o.aggregatetype AS c7, o.aggregateid AS c8, o.type AS c9, "
+         "o.payload::text AS c10, o.headers::text AS c11, o.seq AS c12, "
+         "floor(extract(epoch FROM o.created_at) * 1000000)::bigint AS c13, o.attempts AS c14, "
+         "p.ord, row_number() OVER w AS rn, count(*) OVER () AS uncut, "
+         "sum(octet_length(o.payload::text) + octet_length(o.headers::text)) OVER w AS bytes "
+         "FROM unnest($2::int[]) WITH ORDINALITY AS p(partition_no, ord) JOIN " +
          s +
          ".outbox_lease l ON l.partition_no = p.partition_no "
          "AND l.owner = $1 AND l.expires_at > now() "
@@ -72,7 +81,9 @@ inline std::string claim_sql(const std::string& s) {
          "ORDER BY seq LIMIT $3) UNION ALL (SELECT " +
          cols +
          " FROM runs WHERE NOT (SELECT exact FROM gate1) AND NOT (SELECT exact FROM gate2) "
-         "ORDER BY seq LIMIT $3)) o ORDER BY l.partition_no, o.seq";
+         "ORDER BY seq LIMIT $3)) o WINDOW w AS (ORDER BY p.ord, o.seq ROWS UNBOUNDED PRECEDING)) "
+         "r "
+         "WHERE r.rn <= $5 AND (r.rn = 1 OR r.bytes <= $4) ORDER BY r.ord, r.c12";
 }
 
 /// Every statement of the store for one schema. `s` is the quoted schema ("\"name\"").

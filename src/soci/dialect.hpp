@@ -70,6 +70,11 @@ class dialect {
   virtual std::string now_plus_ms(std::string_view ms_expr) const = 0;
   /// A stored time column read as integer unix milliseconds (an SQL expression).
   virtual std::string as_ms(std::string_view column) const = 0;
+  /// The bytes of a stored text column (an SQL expression), for the claim's byte budget.
+  /// Default: octet_length(column) (MariaDB; SQLite before 3.43 lacks it).
+  virtual std::string byte_length(std::string_view column) const {
+    return "octet_length(" + std::string(column) + ")";
+  }
 
   /// True when the database cannot compute the partition: the writer then binds the
   /// aggregate id's 32-bit hash and the INSERT takes it modulo the stored count.

@@ -80,6 +80,9 @@ class postgresql_dialect_impl final : public dialect {
   std::string as_ms(std::string_view column) const override {
     return "CAST(floor(greatest(least(extract(epoch FROM " + std::string(column) +
            "), 1e12), -1e12) * 1000) AS bigint)";
+  }  /// jsonb columns: the bytes of the text the client receives.
+  std::string byte_length(std::string_view column) const override {
+    return "octet_length(" + std::string(column) + "::text)";
   }
 
   bool writer_sets_partition() const noexcept override { return false; }

@@ -50,6 +50,10 @@ class sqlite_dialect_impl final : public dialect {
     return "(" + std::string(now_expr) + " + (" + std::string(ms_expr) + "))";
   }
   std::string as_ms(std::string_view column) const override { return std::string(column); }
+  /// length() of TEXT counts characters; of a BLOB, bytes.
+  std::string byte_length(std::string_view column) const override {
+    return "length(CAST(" + std::string(column) + " AS BLOB))";
+  }
 
   bool writer_sets_partition() const noexcept override { return true; }
   std::size_t max_rows_per_insert() const noexcept override { return 1000; }

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "claim_reader.hpp"
+#include "core/claim_budget.hpp"
 #include "core/wire_format.hpp"
 #include "dialect.hpp"
 #include "owner_lock.hpp"
@@ -34,13 +36,7 @@ std::chrono::system_clock::time_point from_ms(long long value) {
           std::chrono::milliseconds(value)));
 }
 
-/// A claimed row whose id is not a UUID: set aside (dead-lettered) by the claim itself.
-struct foreign_row {
-  std::uint32_t partition = 0;
-  std::uint64_t epoch = 0;
-  long long seq = 0;
-  std::string stored_id;
-};
+using detail::foreign_row;
 
 long long exec_count(::soci::statement& st) {
   st.execute(true);
@@ -188,65 +184,16 @@ class soci_store final : public store {
 
   std::vector<claimed_partition> claim(const std::string& owner,
                                        std::span<const std::uint32_t> partitions,
-                                       std::size_t limit) override {
-    if (partitions.empty() || limit == 0)
+                                       const claim_limits& limits) override {
+    if (partitions.empty() || limits.rows == 0)
       return {};
-    std::vector<std::uint32_t> wanted(partitions.begin(), partitions.end());
-    std::sort(wanted.begin(), wanted.end());
-    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-    const auto sql = sql_.claim(wanted, limit);
-    std::vector<foreign_row> foreign;
-    auto claimed = with_session("claiming", [&](::soci::session& s) {
-      std::vector<claimed_partition> out;
-      long long partition = 0, epoch = 0, head = 0, last = 0, starts = 0, suspect = 0;
-      long long seq = 0, created = 0, attempts = 0;
-      std::string id, aggregate_type, aggregate_id, type, payload, headers;
-      ::soci::statement st =
-          (s.prepare << sql, ::soci::use(owner), ::soci::into(partition), ::soci::into(epoch),
-           ::soci::into(head), ::soci::into(last), ::soci::into(starts), ::soci::into(suspect),
-           ::soci::into(id), ::soci::into(aggregate_type), ::soci::into(aggregate_id),
-           ::soci::into(type), ::soci::into(payload), ::soci::into(headers), ::soci::into(seq),
-           ::soci::into(created), ::soci::into(attempts));
-      st.execute();
-      while (st.fetch()) {
-        const auto p = static_cast<std::uint32_t>(partition);
-        if (out.empty() || out.back().partition != p) {
-          claimed_partition cp;
-          cp.partition = p;
-          cp.epoch = static_cast<std::uint64_t>(epoch);
-          cp.marker = batch_marker{.head_seq = head,
-                                   .last_seq = last,
-                                   .starts = static_cast<std::int32_t>(starts),
-                                   .suspect_through = suspect};
-          out.push_back(std::move(cp));
-        }
-        const auto parsed = message_id::try_parse(id);
-        if (!parsed) {
-          foreign.push_back(foreign_row{.partition = p,
-                                        .epoch = static_cast<std::uint64_t>(epoch),
-                                        .seq = seq,
-                                        .stored_id = id});
-          continue;
-        }
-        stored_ids_.remember(*parsed, id);
-        outbox_record r;
-        r.msg.id = *parsed;
-        r.msg.aggregate_type = aggregate_type;
-        r.msg.aggregate_id = aggregate_id;
-        r.msg.type = type;
-        r.msg.payload = payload;
-        r.msg.headers = txoutbox::detail::headers_from_json(headers);
-        r.seq = seq;
-        r.partition = p;
-        r.created_at = from_ms(created);
-        r.attempts = static_cast<std::int32_t>(attempts);
-        out.back().records.push_back(std::move(r));
-      }
-      return out;
+    const auto sql = sql_.claim(txoutbox::detail::unique_in_order(partitions), limits);
+    auto read = with_session("claiming", [&](::soci::session& s) {
+      return detail::read_claim(s, sql, owner, stored_ids_);
     });
-    if (!foreign.empty())
-      set_aside(owner, foreign, claimed);
-    return claimed;
+    if (!read.foreign.empty())
+      set_aside(owner, read.foreign, read.claimed);
+    return std::move(read.claimed);
   }
 
   /// Dead-letters the rows whose id is not a UUID (no message_id can name them, so the

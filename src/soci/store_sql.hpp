@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/claim_budget.hpp"
 #include "dialect.hpp"
 
 namespace txoutbox::soci::detail {
@@ -95,12 +96,13 @@ struct store_sql {
         "batch_starts, suspect_through FROM " +
         lease + " WHERE owner = :o AND " + expires + " > " + now + " AND partition_no IN (";
     claim_columns =
-        "SELECT l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, "
+        " AS ord, l.partition_no, l.epoch, l.batch_head_seq, l.batch_last_seq, "
         "l.batch_starts, l.suspect_through, q.id, q.aggregatetype, q.aggregateid, "
-        "q.type, q.payload, q.headers, q.seq, q.created_ms, q.attempts FROM l JOIN ("
+        "q.type, q.payload, q.headers, q.seq, q.created_ms, q.attempts, q.nbytes FROM l JOIN ("
         "SELECT c.partition_no, c.id, c.aggregatetype, c.aggregateid, c.type, "
         "c.payload, c.headers, c.seq, " +
-        d.as_ms("c.created_at") + " AS created_ms, c.attempts FROM " + outbox +
+        d.as_ms("c.created_at") + " AS created_ms, c.attempts, " + d.byte_length("c.payload") +
+        " + " + d.byte_length("c.headers") + " AS nbytes FROM " + outbox +
         " c WHERE c.partition_no = ";
     // A row is claimable when no row of its key up to it (itself included) is unavailable:
     // the key's run, head first, ending before its first row in backoff or delayed. The
@@ -112,26 +114,38 @@ struct store_sql {
                    d.as_ms("e.available_at") + " > " + now + ") ORDER BY c.seq LIMIT ";
   }
 
-  /// The claim for `parts` (sorted, unique), one statement: per partition a sub-select with
-  /// its own LIMIT walking (partition_no, seq), joined to the held lease rows (l) outside
-  /// the LIMIT so the planner keeps the index walk (a join inside made SQLite sort the
-  /// whole partition), glued with UNION ALL. The EXISTS guard is constant per partition,
-  /// so a partition not held is not walked. Partition numbers and the limit are integers
-  /// we produce, so they are spliced; the owner is bound.
-  std::string claim(const std::vector<std::uint32_t>& parts, std::size_t limit) const {
+  /// The claim for `parts` (unique, in the order given), one statement: per partition a
+  /// sub-select with its own LIMIT walking (partition_no, seq), joined to the held lease
+  /// rows (l) outside the LIMIT so the planner keeps the index walk (a join inside made
+  /// SQLite sort the whole partition), glued with UNION ALL. The EXISTS guard is constant
+  /// per partition, so a partition not held is not walked. Outside, the claim-wide budgets
+  /// (claim_limits): a running count and byte sum in (order given, seq) keep whole rows
+  /// within `max_rows` and `max_bytes`, and the first row always; each row carries its
+  /// number and the uncut count so the store can tell a cut. Partition numbers and limits
+  /// are integers we produce, so they are spliced; the owner is bound.
+  std::string claim(const std::vector<std::uint32_t>& parts, const claim_limits& limits) const {
     std::string sql = claim_lease_cte;
     for (std::size_t i = 0; i < parts.size(); ++i)
       sql += (i ? ", " : "") + std::to_string(parts[i]);
-    sql += ")) ";
+    sql +=
+        ")) SELECT partition_no, epoch, batch_head_seq, batch_last_seq, batch_starts, "
+        "suspect_through, id, aggregatetype, aggregateid, type, payload, headers, seq, "
+        "created_ms, attempts, rn, uncut FROM (SELECT u.*, "
+        "row_number() OVER (ORDER BY u.ord, u.seq) AS rn, count(*) OVER () AS uncut, "
+        "sum(u.nbytes) OVER (ORDER BY u.ord, u.seq ROWS BETWEEN UNBOUNDED PRECEDING AND "
+        "CURRENT ROW) AS total FROM (";
     for (std::size_t i = 0; i < parts.size(); ++i) {
       const auto p = std::to_string(parts[i]);
       if (i)
         sql += " UNION ALL ";
-      sql += "SELECT * FROM (" + claim_columns + p + " AND EXISTS (SELECT 1 FROM l WHERE " +
-             "l.partition_no = " + p + ")" + claim_filter + std::to_string(limit) +
-             ") q ON q.partition_no = l.partition_no) q" + std::to_string(i);
+      sql += "SELECT * FROM (SELECT " + std::to_string(i) + claim_columns + p +
+             " AND EXISTS (SELECT 1 FROM l WHERE " + "l.partition_no = " + p + ")" + claim_filter +
+             std::to_string(limits.rows) + ") q ON q.partition_no = l.partition_no) q" +
+             std::to_string(i);
     }
-    sql += " ORDER BY 1, 13";
+    sql += ") u) r WHERE r.rn <= " + std::to_string(txoutbox::detail::sql_int(limits.max_rows)) +
+           " AND (r.rn = 1 OR r.total <= " +
+           std::to_string(txoutbox::detail::sql_int(limits.max_bytes)) + ") ORDER BY r.ord, r.seq";
     return sql;
   }
 

@@ -278,9 +278,41 @@ std::vector<lease_info> memory_store::leases() {
   return out;
 }
 
+namespace {
+
+/// The bytes claim_limits::max_bytes counts for one row here: payload plus header names
+/// and values.
+std::size_t row_bytes(const outbox_record& r) {
+  std::size_t n = r.msg.payload.size();
+  for (const auto& [name, value] : r.msg.headers)
+    n += name.size() + value.size();
+  return n;
+}
+
+/// Cuts `out` (partitions in the order asked, rows in seq order) to the claim-wide
+/// budgets, whole rows from the end, keeping the first row; marks the last one kept.
+void apply_budget(std::vector<claimed_partition>& out, const claim_limits& limits) {
+  std::size_t rows = 0, bytes = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto& recs = out[i].records;
+    for (std::size_t j = 0; j < recs.size(); ++j) {
+      bytes += row_bytes(recs[j]);
+      ++rows;
+      if (rows == 1 || (rows <= limits.max_rows && bytes <= limits.max_bytes))
+        continue;
+      recs.erase(recs.begin() + static_cast<std::ptrdiff_t>(j), recs.end());
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(recs.empty() ? i : i + 1), out.end());
+      out.back().cut = true;
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<claimed_partition> memory_store::claim(const std::string& owner,
                                                    std::span<const std::uint32_t> partitions,
-                                                   std::size_t limit) {
+                                                   const claim_limits& limits) {
   std::lock_guard lock(state_->mutex);
   state_->gate();
   const auto now = state_->now();
@@ -298,7 +330,7 @@ std::vector<claimed_partition> memory_store::claim(const std::string& owner,
     // A key's rows all live in one partition (the partition is a function of the key).
     std::unordered_set<std::string_view> keys_stopped;
     for (const auto& [seq, r] : state_->outbox[p]) {
-      if (claimed.records.size() >= limit)
+      if (claimed.records.size() >= limits.rows)
         break;
       const std::string_view key = r.record.msg.aggregate_id;
       if (keys_stopped.count(key) != 0)
@@ -311,6 +343,7 @@ std::vector<claimed_partition> memory_store::claim(const std::string& owner,
     if (!claimed.records.empty())
       out.push_back(std::move(claimed));
   }
+  apply_budget(out, limits);
   return out;
 }
 

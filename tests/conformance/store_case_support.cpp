@@ -56,7 +56,7 @@ std::vector<outbox_record> claim_flat(store& s, const std::string& owner, std::u
                                       std::size_t limit) {
   const auto parts = all_partitions(n);
   std::vector<outbox_record> out;
-  for (auto& cp : s.claim(owner, parts, limit)) {
+  for (auto& cp : s.claim(owner, parts, {.rows = limit})) {
     for (auto& r : cp.records)
       out.push_back(std::move(r));
   }
@@ -136,7 +136,7 @@ void require_same_marker(const batch_marker& got, const batch_marker& want) {
 /// The marker stored on partition 0, read through a claim (the SPI's only window on it).
 batch_marker marker_via_claim(store& s, const std::string& owner) {
   const std::vector<std::uint32_t> p0{0};
-  const auto claimed = s.claim(owner, p0, 1);
+  const auto claimed = s.claim(owner, p0, {.rows = 1});
   REQUIRE(claimed.size() == 1);
   return claimed[0].marker;
 }

@@ -27,7 +27,7 @@ void claim_returns_owned_partitions_in_seq_order_up_to_the_limit(harness& h) {
   acquire_or_fail(*s, owner_b, 2);  // partition 3 stays free
 
   const auto parts = all_partitions(n);
-  const auto claimed = s->claim(owner_a, parts, 100);
+  const auto claimed = s->claim(owner_a, parts, {.rows = 100});
   REQUIRE(claimed.size() == 2);
   std::vector<claimed_partition> sorted = claimed;
   std::sort(sorted.begin(), sorted.end(),
@@ -48,7 +48,7 @@ void claim_returns_owned_partitions_in_seq_order_up_to_the_limit(harness& h) {
   }
 
   // The limit applies per partition and keeps the lowest seqs.
-  const auto limited = s->claim(owner_a, parts, 2);
+  const auto limited = s->claim(owner_a, parts, {.rows = 2});
   REQUIRE(limited.size() == 2);
   for (const auto& cp : limited) {
     REQUIRE(ids_of(cp.records) == (cp.partition == 0 ? ids_of({x0, x1}) : ids_of({y0, y1})));
@@ -56,7 +56,7 @@ void claim_returns_owned_partitions_in_seq_order_up_to_the_limit(harness& h) {
 
   // Only the partitions asked for; other owners see only their own; claiming wrote nothing.
   const std::vector<std::uint32_t> only1{1};
-  const auto one = s->claim(owner_a, only1, 100);
+  const auto one = s->claim(owner_a, only1, {.rows = 100});
   REQUIRE(one.size() == 1);
   REQUIRE(one[0].partition == 1);
   REQUIRE(ids_of(claim_flat(*s, owner_b, n)) == ids_of({z0}));

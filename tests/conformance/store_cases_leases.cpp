@@ -100,7 +100,7 @@ void an_expired_lease_is_taken_over(harness& h) {
   const auto eb = acquire_or_fail(*peer, owner_b, 0);
   REQUIRE(eb == ea + 1);
   const std::vector<std::uint32_t> p0{0};
-  const auto claimed = peer->claim(owner_b, p0, 10);
+  const auto claimed = peer->claim(owner_b, p0, {.rows = 10});
   REQUIRE(claimed.size() == 1);
   REQUIRE(claimed[0].epoch == eb);
   REQUIRE(ids_of(claimed[0].records) == ids_of({r1}));
@@ -183,7 +183,7 @@ void a_stale_epoch_writes_nothing(harness& h) {
   REQUIRE(lease.epoch == current.epoch);
   REQUIRE(lease.expires_in > 0ms);
   const std::vector<std::uint32_t> p0{0};
-  const auto after = peer->claim(owner_b, p0, 10);
+  const auto after = peer->claim(owner_b, p0, {.rows = 10});
   REQUIRE(after.size() == 1);
   require_same_marker(after[0].marker, b_marker);
   REQUIRE(ids_of(after[0].records) == ids_of({r1, r2, r3}));

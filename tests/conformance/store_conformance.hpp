@@ -96,6 +96,12 @@ void dead_letters_list_oldest_first_and_purge(harness& h);
 void stats_report_the_outbox(harness& h);
 void membership_follows_heartbeats_expiry_and_leave(harness& h);
 void headers_and_payload_round_trip(harness& h);
+// The claim-wide budgets (store_cases_budget.cpp).
+void claim_keeps_within_the_byte_budget(harness& h);
+void one_oversized_row_is_returned_alone(harness& h);
+void budget_cuts_leave_a_seq_prefix_per_partition(harness& h);
+void the_total_rows_cap_spans_partitions(harness& h);
+void rows_cut_this_round_are_claimed_next_round(harness& h);
 
 }  // namespace txoutbox::conformance
 
@@ -162,4 +168,14 @@ void headers_and_payload_round_trip(harness& h);
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "membership follows heartbeats expiry and leave",           \
                        membership_follows_heartbeats_expiry_and_leave)                           \
   TXOUTBOX_STORE_CASE_(TAG, FACTORY, "headers and payload survive the round trip",               \
-                       headers_and_payload_round_trip)
+                       headers_and_payload_round_trip)                                           \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "a claim keeps within its byte budget",                     \
+                       claim_keeps_within_the_byte_budget)                                       \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "one row over the byte budget is still claimed alone",      \
+                       one_oversized_row_is_returned_alone)                                      \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "budget cuts leave each partition a seq prefix",            \
+                       budget_cuts_leave_a_seq_prefix_per_partition)                             \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "the total rows cap spans partitions in the order given",   \
+                       the_total_rows_cap_spans_partitions)                                      \
+  TXOUTBOX_STORE_CASE_(TAG, FACTORY, "rows cut from one claim are claimed by the next",          \
+                       rows_cut_this_round_are_claimed_next_round)

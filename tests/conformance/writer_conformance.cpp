@@ -403,7 +403,7 @@ void a_plain_insert_of_the_debezium_columns_is_a_complete_enqueue(writer_harness
   const std::uint32_t parts[] = {p};
   message_id claimed_id;
   int claimed = 0;
-  for (const auto& cp : store->claim("relay-a", parts, 10)) {
+  for (const auto& cp : store->claim("relay-a", parts, {.rows = 10})) {
     for (const auto& r : cp.records) {
       if (r.msg.aggregate_id != "plain-2")
         continue;

@@ -72,7 +72,7 @@ std::vector<std::string> claimed_ids(txoutbox::store& s, const std::string& owne
                                      std::size_t limit = 100) {
   std::vector<std::string> out;
   const auto parts = all_partitions(n);
-  for (const auto& cp : s.claim(owner, parts, limit)) {
+  for (const auto& cp : s.claim(owner, parts, {.rows = limit})) {
     for (const auto& r : cp.records)
       out.push_back(r.msg.id.to_string());
   }
@@ -86,7 +86,7 @@ std::vector<std::string> drain_once(txoutbox::store& s, const std::vector<fence>
   std::vector<std::uint32_t> parts;
   for (const auto& f : fences)
     parts.push_back(f.partition);
-  for (const auto& cp : s.claim(fences.front().owner, parts, limit)) {
+  for (const auto& cp : s.claim(fences.front().owner, parts, {.rows = limit})) {
     std::vector<outcome> done;
     for (const auto& r : cp.records) {
       out.push_back(r.msg.id.to_string());
@@ -281,7 +281,7 @@ TEST_CASE("postgres claim holds a key behind a retry and a deliver_after", "[pg]
 
   std::this_thread::sleep_for(700ms);
   const auto parts = all_partitions(1);
-  const auto again = s->claim("relay", parts, 100);
+  const auto again = s->claim("relay", parts, {.rows = 100});
   REQUIRE(again.size() == 1);
   REQUIRE(again[0].records.size() == 4);
   CHECK(again[0].records[0].msg.id == k1);
@@ -404,7 +404,7 @@ TEST_CASE("postgres settle applies published, retry and dead-letter outcomes in 
   const auto d = enqueue(fx, make_message("d", 1));
   REQUIRE(claimed_ids(*s, "relay", 1).size() == 3);
   REQUIRE(s->begin_batch(f, txoutbox::batch_marker{1, 3, 2, 1}));
-  const auto marked = s->claim("relay", all_partitions(1), 10);
+  const auto marked = s->claim("relay", all_partitions(1), {.rows = 10});
   REQUIRE(marked.size() == 1);
   CHECK(marked[0].marker.starts == 2);
   CHECK(marked[0].marker.head_seq == 1);
@@ -522,7 +522,7 @@ TEST_CASE("postgres wake-up reports a committed enqueue and not a rolled-back on
   // A requeue is new work too.
   const auto f = acquire_all(*s, "relay", 2);
   const auto parts = all_partitions(2);
-  for (const auto& cp : s->claim("relay", parts, 10)) {
+  for (const auto& cp : s->claim("relay", parts, {.rows = 10})) {
     const std::vector<outcome> dl{outcome{.id = cp.records[0].msg.id,
                                           .what = outcome::action::dead_letter,
                                           .delay = {},
@@ -630,10 +630,14 @@ void for_each_claim_plan(schema_fixture& fx, const std::string& options,
   for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
     INFO("plan_cache_mode " << mode);
     fx.exec(std::string("SET plan_cache_mode = ") + mode);
-    const auto plan = fx.exec("EXPLAIN (" + options +
-                              ") EXECUTE txo_claim_plan('relay', "
-                              "'{0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15}', 100)")[0][0]
-                          .as<std::string>();
+    const auto plan =
+        fx
+            .exec(
+                "EXPLAIN (" + options +
+                ") EXECUTE txo_claim_plan('relay', "
+                "'{0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15}', 100, 67108864, 9223372036854775807)")[0]
+                                                                                                 [0]
+            .as<std::string>();
     rapidjson::Document doc;
     doc.Parse(plan.c_str());
     REQUIRE_FALSE(doc.HasParseError());
@@ -670,7 +674,7 @@ TEST_CASE("postgres claim stays an index scan at a large backlog", "[pg][store][
                     .c_str());
   CHECK(has_seq_scan(control, "outbox"));
 
-  const auto claimed = s->claim("relay", all_partitions(partitions), 100);
+  const auto claimed = s->claim("relay", all_partitions(partitions), {.rows = 100});
   REQUIRE(claimed.size() == partitions);
   for (const auto& cp : claimed) {
     CHECK(cp.records.size() == 100);
@@ -707,7 +711,7 @@ TEST_CASE("postgres claim reads none of the rows queued behind blocked heads",
     CHECK(buffers_touched(doc) < queued / 4);
   });
 
-  const auto claimed = s->claim("relay", all_partitions(partitions), 100);
+  const auto claimed = s->claim("relay", all_partitions(partitions), {.rows = 100});
   std::size_t total = 0;
   for (const auto& cp : claimed) {
     CHECK(std::is_sorted(cp.records.begin(), cp.records.end(),

@@ -98,7 +98,7 @@ void foreign_dead_letters_list_requeue_and_purge(txoutbox::store& store, const r
   const fence f{.owner = "owner", .partition = 0, .epoch = *epoch};
   const std::uint32_t parts[] = {0};
 
-  auto claimed = store.claim("owner", parts, 10);
+  auto claimed = store.claim("owner", parts, {.rows = 10});
   REQUIRE(claimed.size() == 1);
   REQUIRE(claimed[0].records.size() == 1);
   REQUIRE(claimed[0].records[0].msg.id == shouted);
@@ -118,7 +118,7 @@ void foreign_dead_letters_list_requeue_and_purge(txoutbox::store& store, const r
 
   const message_id wanted[] = {shouted};
   REQUIRE(store.requeue_dead_letters(wanted) == 1);
-  claimed = store.claim("owner", parts, 10);
+  claimed = store.claim("owner", parts, {.rows = 10});
   REQUIRE(claimed.size() == 1);
   REQUIRE(claimed[0].records.size() == 1);
   REQUIRE(claimed[0].records[0].msg.id == shouted);

@@ -77,7 +77,7 @@ TEST_CASE("soci plain insert of the five columns is relayed from partition 0",
   auto store = txoutbox::soci::make_store({.url = db.url()});
   REQUIRE(store->acquire("relay", 0, std::chrono::seconds(30)).has_value());
   const std::vector<std::uint32_t> parts{0};
-  const auto claimed = store->claim("relay", parts, 10);
+  const auto claimed = store->claim("relay", parts, {.rows = 10});
   REQUIRE(claimed.size() == 1);
   REQUIRE(claimed[0].records.size() == 2);  // the key's run, in insert order
   REQUIRE(claimed[0].records[0].msg.id.to_string() == "0190b1a2-7c3d-7e4f-8a9b-0c1d2e3f4a5b");
@@ -89,7 +89,7 @@ TEST_CASE("soci plain insert of the five columns is relayed from partition 0",
                                              .delay = {},
                                              .reason = {}}};
   REQUIRE(store->settle(f, done));
-  const auto next = store->claim("relay", parts, 10);
+  const auto next = store->claim("relay", parts, {.rows = 10});
   REQUIRE(next.size() == 1);
   REQUIRE(next[0].records.size() == 1);
   REQUIRE(next[0].records[0].msg.type == "Shipped");  // its generated id parsed as a UUID

@@ -38,7 +38,7 @@ std::vector<txoutbox::message_id> drain(txoutbox::store& store, const std::strin
   std::vector<txoutbox::message_id> order;
   const std::uint32_t parts[] = {p};
   for (int round = 0; round < 100; ++round) {
-    const auto claimed = store.claim(owner, parts, 100);
+    const auto claimed = store.claim(owner, parts, {.rows = 100});
     if (claimed.empty())
       break;
     REQUIRE(claimed[0].epoch == *epoch);

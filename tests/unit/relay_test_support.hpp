@@ -115,7 +115,7 @@ class forwarding_store : public txoutbox::store {
   std::vector<txoutbox::lease_info> leases() override { return inner_->leases(); }
   std::vector<txoutbox::claimed_partition> claim(const std::string& o,
                                                  std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
+                                                 const txoutbox::claim_limits& limit) override {
     return inner_->claim(o, p, limit);
   }
   bool begin_batch(const txoutbox::fence& f, const txoutbox::batch_marker& m) override {
@@ -161,7 +161,7 @@ class hostile_row_store : public forwarding_store {
 
   std::vector<txoutbox::claimed_partition> claim(const std::string& o,
                                                  std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
+                                                 const txoutbox::claim_limits& limit) override {
     auto claimed = inner_->claim(o, p, limit);
     for (auto& cp : claimed) {
       for (auto& rec : cp.records) {

@@ -185,7 +185,7 @@ TEST_CASE("memory store enqueue assigns ids seqs partitions and availability", "
   REQUIRE(s.acquire("relay-a", p, 60s).has_value());
   const std::vector<std::uint32_t> parts{p};
   const auto holds_delayed = [&] {
-    const auto claimed = s.claim("relay-a", parts, 10);
+    const auto claimed = s.claim("relay-a", parts, {.rows = 10});
     return !claimed.empty() && std::any_of(claimed[0].records.begin(), claimed[0].records.end(),
                                            [&](const auto& r) { return r.msg.id == generated; });
   };
@@ -247,7 +247,7 @@ TEST_CASE("memory store rejects bad partitions and owners", "[memory_store]") {
   REQUIRE_THROWS_AS(s.marker(2), txoutbox::usage_error);
   REQUIRE_FALSE(s.renew(fence{"relay-a", 7, 1}, 1s));
   const std::vector<std::uint32_t> out_of_range{5};
-  REQUIRE(s.claim("relay-a", out_of_range, 10).empty());
+  REQUIRE(s.claim("relay-a", out_of_range, {.rows = 10}).empty());
 }
 
 TEST_CASE("memory store serves concurrent relays each row exactly once",
@@ -275,7 +275,7 @@ TEST_CASE("memory store serves concurrent relays each row exactly once",
         }
       }
       for (;;) {
-        const auto claimed = s.claim(owner, mine, 5);
+        const auto claimed = s.claim(owner, mine, {.rows = 5});
         if (claimed.empty())
           return;
         for (const auto& cp : claimed) {

@@ -583,7 +583,7 @@ class observed_store final : public relay_test::forwarding_store {
   }
   std::vector<txoutbox::claimed_partition> claim(const std::string& o,
                                                  std::span<const std::uint32_t> p,
-                                                 std::size_t limit) override {
+                                                 const txoutbox::claim_limits& limit) override {
     {
       std::unique_lock lock(mutex_);
       ++waiting_;

@@ -58,7 +58,7 @@ class memory_store final : public store {
   std::vector<lease_info> leases() override;
   std::vector<claimed_partition> claim(const std::string& owner,
                                        std::span<const std::uint32_t> partitions,
-                                       std::size_t limit) override;
+                                       const claim_limits& limits) override;
   bool begin_batch(const fence& f, const batch_marker& marker) override;
   bool settle(const fence& f, std::span<const outcome> outcomes) override;
   store_stats stats() override;

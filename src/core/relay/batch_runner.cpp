@@ -59,9 +59,15 @@ void batch_runner::halt() noexcept {
 }
 
 /// Runs one job, reports it, marks the partition idle again and claims at once when it
-/// has more rows or a flush() waits. A job that throws (a store failure) pauses its
+/// has more rows or a flush() waits; taking it, claims at once when the last claim round
+/// left work behind for lack of room. A job that throws (a store failure) pauses its
 /// partition with a growing backoff. Never throws.
 void batch_runner::run_job(const claimed_partition& cp) noexcept {
+  try {
+    if (table_.start_job(cp.records.size()))
+      wake_claimer_();  // the last round left work behind: refill the room this job freed
+  } catch (...) {
+  }
   bool drain = false;
   std::optional<batch_report> report;
   try {

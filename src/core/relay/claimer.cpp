@@ -14,6 +14,14 @@ namespace txoutbox::detail {
 
 namespace asio = boost::asio;
 
+namespace {
+
+/// Claimed batches that may wait for a worker, per worker thread: enough that a worker
+/// finishing a batch finds the next one claimed, few enough that memory stays bounded.
+constexpr std::size_t waiting_batches_per_thread = 2;
+
+}  // namespace
+
 claimer::claimer(const relay_config& config, partition_table& table, relay_hooks& hooks,
                  batch_runner& runner)
     : config_(config), table_(table), hooks_(hooks), runner_(runner) {}
@@ -78,17 +86,25 @@ void claimer::on_poll(const boost::system::error_code& ec) {
 
 /// One claim round over the idle owned partitions. A claim result is used only if its
 /// lease (same epoch) is still held and idle after the store call; a failed claim pauses
-/// claiming with a growing backoff.
+/// claiming with a growing backoff. The claim's budgets keep memory bounded: bytes per
+/// statement (claim_max_bytes), and rows waiting for a worker (the round's room, out of
+/// waiting_batches_per_thread batches per thread); what they leave out is claimed as soon
+/// as a worker takes a job (partition_table::start_job), starting where the cut was.
 void claimer::claim_round() {
   if (table_.stopping())
     return;
-  const auto round = table_.begin_round(*config_.clock);
+  const auto& o = config_.options;
+  const auto round =
+      table_.begin_round(*config_.clock, waiting_batches_per_thread * o.threads * o.batch_size);
   if (!round)
     return;
   std::vector<claimed_partition> claimed;
-  if (!round->idle.empty()) {
+  if (!round->idle.empty() && round->room > 0) {
     try {
-      claimed = config_.store->claim(config_.owner, round->idle, config_.options.batch_size);
+      claimed = config_.store->claim(
+          config_.owner, round->idle,
+          claim_limits{
+              .rows = o.batch_size, .max_bytes = o.claim_max_bytes, .max_rows = round->room});
       table_.claim_succeeded();
     } catch (...) {
       hooks_.fail("claiming", std::current_exception());

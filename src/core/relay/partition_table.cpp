@@ -1,6 +1,9 @@
 // The relay's shared partition state: every operation is a few map steps under one mutex.
 #include "relay/partition_table.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "relay/relay_policy.hpp"
 
 namespace txoutbox::detail {
@@ -91,7 +94,8 @@ void partition_table::notify_flush_waiters() {
 
 // ---------------------------------------------------------------- claimer
 
-std::optional<partition_table::round> partition_table::begin_round(const clock& c) {
+std::optional<partition_table::round> partition_table::begin_round(const clock& c,
+                                                                   std::size_t max_waiting) {
   std::lock_guard lock(mu_);
   const auto now = c.now();
   const auto real_now = steady::now();
@@ -120,6 +124,15 @@ std::optional<partition_table::round> partition_table::begin_round(const clock& 
     }
     r.idle.push_back(p);
   }
+  if (rotation_after_) {
+    const auto first = std::upper_bound(r.idle.begin(), r.idle.end(), *rotation_after_);
+    std::rotate(r.idle.begin(), first, r.idle.end());
+  }
+  r.room = waiting_rows_ < max_waiting ? max_waiting - waiting_rows_ : 0;
+  if (r.room == 0 && !r.idle.empty()) {
+    r.full_coverage = false;  // nothing is claimed: not a round that found nothing
+    work_left_ = true;
+  }
   return r;
 }
 
@@ -141,6 +154,10 @@ std::vector<std::shared_ptr<claimed_partition>> partition_table::accept(
   std::lock_guard lock(mu_);
   for (auto& cp : claimed) {
     records += cp.records.size();
+    if (cp.cut) {
+      work_left_ = true;
+      rotation_after_ = cp.partition;
+    }
     if (cp.records.empty() || stopping_.load())
       continue;
     auto it = leases_.find(cp.partition);
@@ -150,6 +167,7 @@ std::vector<std::shared_ptr<claimed_partition>> partition_table::accept(
       continue;  // acquired again meanwhile: claim anew
     busy_.insert(cp.partition);
     ++jobs_;
+    waiting_rows_ += cp.records.size();
     jobs.push_back(std::make_shared<claimed_partition>(std::move(cp)));
   }
   if (records == 0 && r.full_coverage) {
@@ -160,6 +178,12 @@ std::vector<std::shared_ptr<claimed_partition>> partition_table::accept(
 }
 
 // ---------------------------------------------------------------- batch runner
+
+bool partition_table::start_job(std::size_t rows) {
+  std::lock_guard lock(mu_);
+  waiting_rows_ -= std::min(rows, waiting_rows_);
+  return std::exchange(work_left_, false);
+}
 
 bool partition_table::usable(std::uint32_t p, std::uint64_t epoch, const clock& c) const {
   std::lock_guard lock(mu_);

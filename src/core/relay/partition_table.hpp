@@ -78,20 +78,33 @@ class partition_table {
   /// whole target (a round that finds nothing then lets flush() return).
   struct round {
     std::uint64_t number = 0;
+    /// Starting after the partition the last cut claim stopped at, so the partitions a
+    /// budget left out go first this time (a rotation, not ascending order).
     std::vector<std::uint32_t> idle;
     bool full_coverage = true;
+    /// Rows this round may claim: `max_waiting` less the rows claimed and not yet started.
+    /// 0 with idle partitions: the round claims nothing and is not an empty round; the
+    /// next job to start asks for a round (start_job).
+    std::size_t room = 0;
   };
-  /// Starts a round; nullopt while claiming is paused after a store failure.
-  std::optional<round> begin_round(const clock& c);
+  /// Starts a round; nullopt while claiming is paused after a store failure. At most
+  /// `max_waiting` claimed rows may wait for a worker at any time.
+  std::optional<round> begin_round(const clock& c, std::size_t max_waiting);
   void claim_succeeded();
   /// Pauses claiming for store_error_backoff(poll, consecutive failures).
   void claim_failed(std::chrono::milliseconds poll);
   /// Marks busy, and counts as jobs, the claimed partitions still held with the claimed
-  /// epoch and idle; returns them to run. Ends the round (see round::full_coverage).
+  /// epoch and idle; returns them to run, their rows counted as waiting. Ends the round
+  /// (see round::full_coverage). A claim cut by its budgets (claimed_partition::cut)
+  /// moves the rotation past the cut partition and makes the next start_job() ask for a
+  /// round.
   std::vector<std::shared_ptr<claimed_partition>> accept(std::vector<claimed_partition> claimed,
                                                          const round& r);
 
   // ------------------------------------------------------------ batch runner
+  /// A worker took a job of `rows` rows: they stop counting as waiting. True (once) when
+  /// the last round left claimable work behind (cut, or no room): claim again now.
+  bool start_job(std::size_t rows);
   /// The lease is still held with `epoch` and before its local deadline.
   bool usable(std::uint32_t p, std::uint64_t epoch, const clock& c) const;
   void drop(std::uint32_t p, std::uint64_t epoch);
@@ -141,6 +154,9 @@ class partition_table {
   std::map<std::uint32_t, clock::time_point> parked_;  ///< until, on the relay clock
   std::map<std::uint32_t, batch_marker> unsettled_;    ///< markers of failed settles
   std::size_t jobs_ = 0;
+  std::size_t waiting_rows_ = 0;                 ///< rows of jobs queued, not yet started
+  bool work_left_ = false;                       ///< the last round was cut or had no room
+  std::optional<std::uint32_t> rotation_after_;  ///< where the last cut claim stopped
   std::uint64_t rounds_started_ = 0;
   std::uint64_t last_empty_round_ = 0;
   std::size_t flush_waiters_ = 0;

@@ -45,6 +45,8 @@ void validate(const relay_options& o) {
     bad("threads", "must be at least 1");
   if (o.batch_size == 0)
     bad("batch_size", "must be at least 1");
+  if (o.claim_max_bytes == 0)
+    bad("claim_max_bytes", "must be at least 1");
   if (o.poll_interval.count() <= 0)
     bad("poll_interval", "must be positive");
   if (o.max_attempts == 0)
